@@ -1,0 +1,1 @@
+"""Eval: expected-answer sets, retrieval and answer metrics, reports."""

@@ -1,0 +1,197 @@
+"""The one command-line entry point: ``footnote ingest|search|serve|ask|eval``.
+
+Heavy modules (torch, FAISS, FastAPI) are imported inside each command so ``footnote --help`` is instant.
+Domain errors become one ``error: ...`` line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from footnote.errors import FootnoteError, InputError, NothingIngested
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def _friendly_errors(func: F) -> F:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except NothingIngested as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+        except InputError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+        except FootnoteError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            click.echo("interrupted: nothing was changed", err=True)
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _index_dir(value: Path | None) -> Path:
+    from footnote.settings import get_settings
+
+    return value if value is not None else get_settings().index_dir
+
+
+index_option = click.option(
+    "--index",
+    "index_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Index folder (default: $FOOTNOTE_INDEX_DIR or .footnote/index).",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="footnote")
+def main() -> None:
+    """Footnote: answers made of verbatim quotes with numbered, verified footnotes."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@index_option
+@click.option("--chunk-tokens", type=int, default=None, help="Token budget of one passage.")
+@click.option("--overlap", type=int, default=None, help="Sentences repeated between passages (0-3).")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the summary.")
+@_friendly_errors
+def ingest(
+    paths: tuple[Path, ...], index_dir: Path | None, chunk_tokens: int | None, overlap: int | None, quiet: bool
+) -> None:
+    """Turn documents (txt, md, html, pdf, docx) into passages and build the search index."""
+    from footnote.settings import get_settings
+    from index.build import update_index
+
+    settings = get_settings()
+    targets = list(paths) or [settings.corpus_dir]
+    report = update_index(
+        targets,
+        _index_dir(index_dir),
+        chunk_tokens=chunk_tokens if chunk_tokens is not None else settings.chunk_tokens,
+        overlap=overlap if overlap is not None else settings.chunk_overlap,
+        echo=(lambda line: None) if quiet else (lambda line: click.echo(line, err=True)),
+    )
+    click.echo(report.summary())
+
+
+@main.command()
+@click.argument("query")
+@index_option
+@click.option("--mode", type=click.Choice(["hybrid", "dense", "bm25"]), default="hybrid", show_default=True)
+@click.option("-k", "k", type=click.IntRange(1, 1000), default=10, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print hits as JSON.")
+@_friendly_errors
+def search(query: str, index_dir: Path | None, mode: str, k: int, as_json: bool) -> None:
+    """Show the passages a query retrieves."""
+    from index.store import load
+
+    if not query.strip():
+        raise InputError("the query is empty: give some words to search for")
+    idx = load(_index_dir(index_dir))
+    hits = idx.retriever(mode).search(query, k)
+    if as_json:
+        click.echo(json.dumps([hit.to_dict() for hit in hits], ensure_ascii=False, indent=2))
+        return
+    for rank, hit in enumerate(hits, 1):
+        p = hit.passage
+        click.echo(f"{rank:>2}. [{hit.score:.4f}] {p.id}  {p.title} > {' > '.join(p.section)}")
+        click.echo(f"    {p.text[:300]}{'...' if len(p.text) > 300 else ''}")
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to bind (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default 8000).")
+@index_option
+def serve(host: str | None, port: int | None, index_dir: Path | None) -> None:
+    """Serve the answer API, the chat page and the OpenAI-compatible endpoint."""
+    import uvicorn
+
+    from footnote.settings import get_settings
+    from service.app import create_app
+
+    settings = get_settings()
+    app = create_app(index_dir=_index_dir(index_dir))
+    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info")
+
+
+@main.command()
+@click.argument("question")
+@index_option
+@click.option("--history", "history_file", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              default=None, help="JSON file with earlier turns: [{role, content}, ...].")
+@click.option("-k", "top_k", type=click.IntRange(1, 50), default=5, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the full answer object as JSON.")
+@_friendly_errors
+def ask(question: str, index_dir: Path | None, history_file: Path | None, top_k: int, as_json: bool) -> None:
+    """Answer a question with quotes and footnotes."""
+    from service.answer import Answerer
+    from service.models import AnswerRequest, Turn
+
+    history: list[Turn] = []
+    if history_file is not None:
+        try:
+            history = [Turn.model_validate(t) for t in json.loads(history_file.read_text("utf-8"))]
+        except (ValueError, TypeError) as exc:
+            raise InputError(f"{history_file}: not a JSON list of {{role, content}} turns ({exc})") from exc
+    request = AnswerRequest(question=question, history=history, top_k=top_k)
+    answer = Answerer.from_index_dir(_index_dir(index_dir)).answer(request)
+    if as_json:
+        click.echo(answer.model_dump_json(indent=2))
+        return
+    click.echo(answer.to_markdown())
+
+
+@main.command("eval")
+@click.argument("sets", nargs=-1, type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@index_option
+@click.option("--modes", default="hybrid,dense,bm25", show_default=True, help="Retrieval modes to compare.")
+@click.option("--report", "report_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Write report.json and report.html here.")
+@click.option("--compare", "compare_to", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              default=None, help="An earlier report.json to compare against.")
+@click.option("--beir", "beir_dir", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None,
+              help="Evaluate retrieval on a BEIR-format dataset folder instead.")
+@_friendly_errors
+def eval_(
+    sets: tuple[Path, ...],
+    index_dir: Path | None,
+    modes: str,
+    report_dir: Path | None,
+    compare_to: Path | None,
+    beir_dir: Path | None,
+) -> None:
+    """Measure retrieval and answers against expected-answer sets."""
+    from eval.run import run_cli
+
+    run_cli(
+        sets=list(sets),
+        index_dir=_index_dir(index_dir),
+        modes=[m.strip() for m in modes.split(",") if m.strip()],
+        report_dir=report_dir,
+        compare_to=compare_to,
+        beir_dir=beir_dir,
+        echo=click.echo,
+    )
+
+
+if __name__ == "__main__":
+    main()

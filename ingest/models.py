@@ -1,0 +1,143 @@
+"""The plain data that flows out of ingest: documents, their own footnotes, and passages.
+
+All offsets are character offsets into ``Document.text`` (the cleaned text), so for every passage
+``document.text[passage.start:passage.end] == passage.text``; the same holds for each sentence span.
+Footnote markers (``sufficiently¹``, ``[^3]``, ``<sup>3</sup>``) are removed from the clean text and
+kept as ``Document.markers``: ``(offset, marker)`` pairs, the offset being where the marker stood.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One of the document's own footnotes or endnotes."""
+
+    marker: str
+    text: str
+    urls: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"marker": self.marker, "text": self.text, "urls": list(self.urls)}
+
+    @classmethod
+    def from_dict(cls, row: dict[str, Any]) -> Citation:
+        return cls(marker=str(row["marker"]), text=row["text"], urls=tuple(row.get("urls", ())))
+
+
+@dataclass(frozen=True)
+class Section:
+    """A heading path and the span of clean text it governs."""
+
+    path: tuple[str, ...]
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Document:
+    """One ingested file: its clean text, structure and footnotes."""
+
+    doc_id: str
+    title: str
+    path: str
+    sha256: str
+    text: str
+    format: str = "txt"
+    sections: tuple[Section, ...] = ()
+    footnotes: tuple[Citation, ...] = ()
+    markers: tuple[tuple[int, str], ...] = ()
+
+    def footnote(self, marker: str) -> Citation | None:
+        for note in self.footnotes:
+            if note.marker == marker:
+                return note
+        return None
+
+    def citations_between(self, start: int, end: int) -> tuple[Citation, ...]:
+        """The footnotes whose markers stand in ``[start, end]`` (a marker right after the end counts)."""
+        seen: dict[str, Citation] = {}
+        for offset, marker in self.markers:
+            if start <= offset <= end and marker not in seen:
+                note = self.footnote(marker)
+                if note is not None:
+                    seen[marker] = note
+        return tuple(seen.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "path": self.path,
+            "sha256": self.sha256,
+            "format": self.format,
+            "text": self.text,
+            "sections": [{"path": list(s.path), "start": s.start, "end": s.end} for s in self.sections],
+            "footnotes": [c.to_dict() for c in self.footnotes],
+            "markers": [[offset, marker] for offset, marker in self.markers],
+        }
+
+    @classmethod
+    def from_dict(cls, row: dict[str, Any]) -> Document:
+        return cls(
+            doc_id=row["doc_id"],
+            title=row["title"],
+            path=row["path"],
+            sha256=row["sha256"],
+            text=row["text"],
+            format=row.get("format", "txt"),
+            sections=tuple(
+                Section(tuple(s["path"]), int(s["start"]), int(s["end"])) for s in row.get("sections", ())
+            ),
+            footnotes=tuple(Citation.from_dict(c) for c in row.get("footnotes", ())),
+            markers=tuple((int(o), str(m)) for o, m in row.get("markers", ())),
+        )
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A sentence-aware, token-budgeted span of one section of one document."""
+
+    id: str
+    doc_id: str
+    title: str
+    section: tuple[str, ...]
+    text: str
+    start: int
+    end: int
+    tokens: int
+    citations: tuple[Citation, ...] = ()
+    # Absolute (start, end) offsets of each sentence in the passage, in order.
+    sentences: tuple[tuple[int, int], ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "section": list(self.section),
+            "text": self.text,
+            "start": self.start,
+            "end": self.end,
+            "tokens": self.tokens,
+            "citations": [c.to_dict() for c in self.citations],
+            "sentences": [[s, e] for s, e in self.sentences],
+        }
+
+    @classmethod
+    def from_dict(cls, row: dict[str, Any]) -> Passage:
+        return cls(
+            id=row["id"],
+            doc_id=row["doc_id"],
+            title=row["title"],
+            section=tuple(row["section"]),
+            text=row["text"],
+            start=int(row["start"]),
+            end=int(row["end"]),
+            tokens=int(row["tokens"]),
+            citations=tuple(Citation.from_dict(c) for c in row.get("citations", ())),
+            sentences=tuple((int(s), int(e)) for s, e in row.get("sentences", ())),
+        )

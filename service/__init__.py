@@ -1,0 +1,1 @@
+"""Service: the FastAPI app, answers, chat page and OpenAI-compatible endpoint."""

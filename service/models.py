@@ -1,0 +1,143 @@
+"""Request and response models of the HTTP API (also used by ``footnote ask`` and the eval)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from footnote.settings import get_settings
+
+MAX_QUESTION_CHARS = get_settings().max_question_chars
+MAX_HISTORY_TURNS = get_settings().max_history_turns
+MAX_TOP_K = get_settings().max_top_k
+
+
+class Turn(BaseModel):
+    """One earlier message of the conversation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["user", "assistant"]
+    content: str = Field(max_length=20_000)
+
+
+class AnswerRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(
+        min_length=1,
+        max_length=MAX_QUESTION_CHARS,
+        description=f"The question, 1 to {MAX_QUESTION_CHARS} characters, not only white space.",
+        examples=["What is Rapidus?"],
+    )
+    history: list[Turn] = Field(
+        default_factory=list,
+        max_length=MAX_HISTORY_TURNS,
+        description="Earlier turns, oldest first; used to rewrite follow-up questions.",
+    )
+    top_k: int = Field(5, ge=1, le=MAX_TOP_K, description="How many passages to retrieve.")
+
+    @field_validator("question")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the question is empty or only white space: ask something")
+        return value
+
+
+class CitationOut(BaseModel):
+    """A source the document itself cites (its own footnote or endnote)."""
+
+    marker: str
+    text: str
+    urls: list[str]
+
+
+class Footnote(BaseModel):
+    """One numbered quote in the answer, with proof of where it stands."""
+
+    n: int
+    quote: str = Field(description="Verbatim text: equals documents[doc_id].text[start:end].")
+    doc_id: str
+    title: str
+    section: list[str]
+    passage_id: str
+    start: int
+    end: int
+    citations: list[CitationOut]
+
+
+class PassageOut(BaseModel):
+    passage_id: str
+    doc_id: str
+    title: str
+    section: list[str]
+    text: str
+    score: float
+    start: int
+    end: int
+    citations: list[CitationOut] = Field(default_factory=list)
+
+
+class Answer(BaseModel):
+    answer: str = Field(description="Markdown: quotes, each followed by its [n] footnote marker.")
+    grounded: bool = Field(description="False when the documents hold no answer.")
+    query: str = Field(description="The standalone query that was searched (rewritten for follow-ups).")
+    footnotes: list[Footnote]
+    passages: list[PassageOut]
+
+    def to_markdown(self) -> str:
+        """The answer followed by its footnote list, for terminals and chat clients."""
+        lines = [self.answer]
+        if self.footnotes:
+            lines.append("")
+            for note in self.footnotes:
+                where = " > ".join([note.title, *note.section])
+                line = f"[{note.n}] {where} (chars {note.start}-{note.end})"
+                for cite in note.citations:
+                    urls = " ".join(cite.urls)
+                    line += f"\n    cites [{cite.marker}] {cite.text}" + (f" <{urls}>" if urls and urls not in cite.text else "")
+                lines.append(line)
+        return "\n".join(lines)
+
+
+class SearchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    query: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
+    mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
+    k: int = Field(10, ge=1, le=MAX_TOP_K)
+
+    @field_validator("query")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the query is empty or only white space")
+        return value
+
+
+class SearchResponse(BaseModel):
+    passages: list[PassageOut]
+
+
+class DocumentOut(BaseModel):
+    doc_id: str
+    title: str
+    path: str
+    sha256: str
+    format: str
+    text: str
+    sections: list[dict[str, object]]
+    footnotes: list[CitationOut]
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Ready(BaseModel):
+    ready: bool
+    documents: int
+    passages: int
+    index_version: str | None = None
