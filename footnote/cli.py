@@ -78,8 +78,9 @@ def ingest(
     paths: tuple[Path, ...], index_dir: Path | None, chunk_tokens: int | None, overlap: int | None, quiet: bool
 ) -> None:
     """Turn documents (txt, md, html, pdf, docx) into passages and build the search index."""
-    from footnote.settings import get_settings
     from index.build import update_index
+
+    from footnote.settings import get_settings
 
     settings = get_settings()
     targets = list(paths) or [settings.corpus_dir]

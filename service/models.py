@@ -141,3 +141,11 @@ class Ready(BaseModel):
     documents: int
     passages: int
     index_version: str | None = None
+    detail: str | None = None
+
+
+class ErrorResponse(BaseModel):
+    """Every error: one human-readable line saying what to fix."""
+
+    detail: str
+    errors: list[dict[str, object]] | None = None

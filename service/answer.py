@@ -1,0 +1,174 @@
+"""The extractive answer: pick the sentences that answer, quote them verbatim, number their footnotes.
+
+For each request: rewrite a follow-up into a standalone query, embed it once, retrieve passages (hybrid),
+score every sentence of those passages by meaning (stored sentence embeddings) and by words (IDF-weighted
+coverage of the query), choose a few with maximal marginal relevance so two quotes do not say the same
+thing, and decide whether the best of them answers at all. Quotes are sliced from the document's clean
+text by offsets, so they are the document's own words by construction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from service.lexical import Idf, coverage, terms
+from service.models import Answer, AnswerRequest, CitationOut, Footnote, PassageOut
+from service.rewrite import standalone
+
+if TYPE_CHECKING:
+    from index.store import Hit, Index
+
+NOT_FOUND = "Not found in the documents."
+
+
+@dataclass(frozen=True)
+class AnswerSettings:
+    """The knobs of sentence choice; defaults measured on the eval set (see README, Evals)."""
+
+    semantic_weight: float = 0.55
+    lexical_weight: float = 0.45
+    rank_weight: float = 0.05
+    # A sentence answers only if its combined score reaches this (calibrated on the eval set).
+    min_score: float = 0.42
+    # Further quotes must score within this share of the best one.
+    relative_floor: float = 0.8
+    max_quotes: int = 3
+    # MMR: how much similarity to an already chosen quote costs.
+    diversity: float = 0.5
+    # Quotes more alike than this are the same statement.
+    duplicate_cosine: float = 0.9
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    hit_rank: int
+    passage_id: str
+    doc_id: str
+    start: int
+    end: int
+    semantic: float
+    lexical: float
+    score: float
+    vector: np.ndarray
+
+
+class Answerer:
+    """Answers questions from one loaded index. Cheap per request: the model is already loaded."""
+
+    def __init__(self, index: Index, settings: AnswerSettings | None = None) -> None:
+        self.index = index
+        self.settings = settings or AnswerSettings()
+        self.idf = Idf(p.text for p in index.passages)
+        self._passage_terms = {p.id: set(terms(p.text)) for p in index.passages}
+
+    @classmethod
+    def from_index_dir(cls, index_dir: Path, settings: AnswerSettings | None = None) -> Answerer:
+        from index.store import load
+
+        return cls(load(index_dir), settings)
+
+    # -- follow-ups ---------------------------------------------------------------------------------
+
+    def standalone_query(self, request: AnswerRequest) -> str:
+        history = [(turn.role, turn.content) for turn in request.history]
+        return standalone(request.question, history, self.idf, self._similar)
+
+    def _similar(self, phrase: str, candidates: list[str]) -> list[float]:
+        vectors = np.vstack([self.index.embed_query(text) for text in [phrase, *candidates]])
+        return [float(x) for x in vectors[1:] @ vectors[0]]
+
+    # -- the answer ---------------------------------------------------------------------------------
+
+    def answer(self, request: AnswerRequest) -> Answer:
+        query = self.standalone_query(request)
+        query_vector = self.index.embed_query(query)
+        hits = self.index.retriever("hybrid").search(query, request.top_k, query_vector=query_vector)
+        chosen = self._choose(query, query_vector, hits)
+        passages = [passage_out(hit) for hit in hits]
+        if not chosen:
+            return Answer(answer=NOT_FOUND, grounded=False, query=query, footnotes=[], passages=passages)
+        footnotes = [self._footnote(n, cand) for n, cand in enumerate(chosen, 1)]
+        text = "\n\n".join(f"“{note.quote}” [{note.n}]" for note in footnotes)
+        return Answer(answer=text, grounded=True, query=query, footnotes=footnotes, passages=passages)
+
+    def _candidates(self, query: str, query_vector: np.ndarray, hits: list[Hit]) -> list[_Candidate]:
+        s = self.settings
+        query_terms = terms(query)
+        out: list[_Candidate] = []
+        for rank, hit in enumerate(hits):
+            passage = hit.passage
+            spans, vectors = self.index.sentence_vectors(passage.id)
+            if not len(spans):
+                continue
+            text = self.index.documents[passage.doc_id].text
+            semantic = vectors @ query_vector
+            rank_bonus = s.rank_weight * (1.0 - rank / max(len(hits), 1))
+            for (start, end), sem, vec in zip(spans, semantic, vectors, strict=True):
+                lex = coverage(query_terms, set(terms(text[start:end])), self.idf)
+                score = s.semantic_weight * float(sem) + s.lexical_weight * lex + rank_bonus
+                out.append(_Candidate(rank, passage.id, passage.doc_id, int(start), int(end), float(sem), lex,
+                                      score, vec))
+        return out
+
+    def _choose(self, query: str, query_vector: np.ndarray, hits: list[Hit]) -> list[_Candidate]:
+        s = self.settings
+        candidates = sorted(self._candidates(query, query_vector, hits), key=lambda c: -c.score)
+        if not candidates or candidates[0].score < s.min_score:
+            return []
+        floor = max(s.min_score, s.relative_floor * candidates[0].score)
+        pool = [c for c in candidates if c.score >= floor]
+        chosen: list[_Candidate] = []
+        seen_spans: set[tuple[str, int, int]] = set()
+        while pool and len(chosen) < s.max_quotes:
+            def mmr(c: _Candidate) -> float:
+                if not chosen:
+                    return c.score
+                return c.score - s.diversity * max(float(c.vector @ x.vector) for x in chosen)
+
+            best = max(pool, key=mmr)
+            pool.remove(best)
+            span = (best.doc_id, best.start, best.end)
+            if span in seen_spans:  # the same sentence retrieved through an overlapping passage
+                continue
+            if chosen and max(float(best.vector @ x.vector) for x in chosen) >= s.duplicate_cosine:
+                continue
+            seen_spans.add(span)
+            chosen.append(best)
+        return chosen
+
+    def _footnote(self, n: int, cand: _Candidate) -> Footnote:
+        doc = self.index.documents[cand.doc_id]
+        passage = self.index.passage(cand.passage_id)
+        return Footnote(
+            n=n,
+            quote=doc.text[cand.start : cand.end],
+            doc_id=doc.doc_id,
+            title=doc.title,
+            section=list(passage.section),
+            passage_id=passage.id,
+            start=cand.start,
+            end=cand.end,
+            citations=[
+                CitationOut(marker=c.marker, text=c.text, urls=list(c.urls))
+                for c in doc.citations_between(cand.start, cand.end)
+            ],
+        )
+
+
+def passage_out(hit: Hit) -> PassageOut:
+    p = hit.passage
+    return PassageOut(
+        passage_id=p.id,
+        doc_id=p.doc_id,
+        title=p.title,
+        section=list(p.section),
+        text=p.text,
+        score=float(hit.score),
+        start=p.start,
+        end=p.end,
+        citations=[CitationOut(marker=c.marker, text=c.text, urls=list(c.urls)) for c in p.citations],
+    )

@@ -1,0 +1,153 @@
+"""Turn a follow-up question into a standalone query, using the conversation so far.
+
+No language model: a follow-up is recognised by what it lacks (a topic of its own) or what it points back
+with (pronouns, "what about ...", "and ..."). Its referent is the most specific phrase of the previous
+standalone question: the run of content words with the rarest term in the corpus. Questions that stand
+on their own are returned unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+from service.lexical import STOP_WORDS, Idf, terms, words
+
+_PERSONAL = {"it": "", "they": "", "them": "", "he": "", "she": "", "him": "",
+             "its": "'s", "their": "'s", "his": "'s", "her": "'s"}
+_DEMONSTRATIVE = re.compile(r"\b(this|that|these|those|there|then)\s*(?=[?.!,]|$)", re.I)
+_ELLIPSIS = re.compile(
+    r"^\s*(?:and|but|also|so|then)?\s*(?:what|how)\s+about\s+(?P<topic>.+?)\s*[?.!]*\s*$"
+    r"|^\s*(?:and|but|also)\s+(?P<topic2>.+?)\s*[?.!]*\s*$",
+    re.I,
+)
+_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*|[^\sA-Za-z0-9]")
+_QUESTION_WORDS = {"what", "which", "who", "whom", "whose", "when", "where", "why", "how", "is", "are", "does",
+                   "do", "did", "can", "could", "should", "was", "were", "has", "have"}
+
+
+def _content_runs(question: str) -> list[str]:
+    """Maximal runs of consecutive content words, as written (e.g. "quantum computing", "Rapidus")."""
+    runs: list[list[str]] = [[]]
+    for token in _TOKEN.findall(question):
+        bare = token.lower().replace("’", "'")
+        bare = bare[:-2] if bare.endswith("'s") else bare
+        if not bare[0].isalnum() or bare in STOP_WORDS or bare in _QUESTION_WORDS:
+            runs.append([])
+            continue
+        # A proper name and the common words beside it are separate phrases ("Rapidus" / "install").
+        if runs[-1] and runs[-1][-1][:1].isupper() != token[:1].isupper():
+            runs.append([])
+        runs[-1].append(token[:-2] if token.lower().endswith(("'s", "’s")) else token)
+        if token.lower().endswith(("'s", "’s")):
+            runs.append([])
+    return [" ".join(run) for run in runs if run]
+
+
+def subject_of(question: str, idf: Idf) -> str | None:
+    """The most specific phrase of a question: the content run holding its rarest known term."""
+    best: tuple[float, str] | None = None
+    for run in _content_runs(question):
+        run_terms = terms(run)
+        if not run_terms:
+            continue
+        score = max(idf(t) if idf.known(t) else 0.0 for t in run_terms)
+        # Proper names and acronyms are what "it" usually points back to.
+        if any(word[:1].isupper() for word in run.split()):
+            score += 2.0
+        if best is None or score > best[0]:
+            best = (score, run)
+    return best[1] if best else None
+
+
+def _has_own_topic(question: str, idf: Idf) -> bool:
+    return any(idf.known(t) for t in terms(question))
+
+
+def needs_context(question: str, idf: Idf) -> bool:
+    """True when the question points back at the conversation instead of naming its topic."""
+    tokens = words(question)
+    if any(t in _PERSONAL for t in tokens):
+        return True
+    if _DEMONSTRATIVE.search(question) or _ELLIPSIS.match(question):
+        return True
+    return not _has_own_topic(question, idf)
+
+
+def _replace_pronoun(question: str, subject: str) -> tuple[str, bool]:
+    """Replace the first personal pronoun with the subject (possessives keep their 's)."""
+
+    def swap(match: re.Match[str]) -> str:
+        suffix = _PERSONAL[match.group(0).lower()]
+        return subject + suffix
+
+    pattern = re.compile(r"\b(" + "|".join(_PERSONAL) + r")\b", re.I)
+    rewritten, count = pattern.subn(swap, question, count=1)
+    return rewritten, bool(count)
+
+
+Similar = Callable[[str, list[str]], list[float]]
+"""Given a phrase and candidate phrases, how close in meaning each candidate is (cosine)."""
+
+
+def standalone(
+    question: str, history: Sequence[tuple[str, str]], idf: Idf, similar: Similar | None = None
+) -> str:
+    """The query to search for ``question`` given earlier ``(role, content)`` turns, oldest first."""
+    previous: str | None = None
+    for role, content in history:
+        if role == "user" and content.strip():
+            text = content.strip()
+            previous = text if previous is None else standalone_from(text, previous, idf, similar)
+    if previous is None:
+        return question.strip()
+    return standalone_from(question.strip(), previous, idf, similar)
+
+
+def standalone_from(question: str, previous: str, idf: Idf, similar: Similar | None = None) -> str:
+    """Rewrite ``question`` against the previous standalone question, or return it unchanged."""
+    if not needs_context(question, idf):
+        return question
+    subject = subject_of(previous, idf)
+    ellipsis = _ELLIPSIS.match(question)
+    if ellipsis and ellipsis.group("topic2") and words(ellipsis.group("topic2"))[0] in _QUESTION_WORDS:
+        # "And what is recommended there?" is a whole question after the "and".
+        question = re.sub(r"^\s*(?:and|but|also)\s+", "", question, flags=re.I)
+        question = question[0].upper() + question[1:]
+        ellipsis = None
+    if ellipsis:
+        topic = (ellipsis.group("topic") or ellipsis.group("topic2") or "").strip()
+        # "and its weaknesses?": the possessive points at the earlier question, which keeps its frame.
+        topic = re.sub(r"^(?:its|their|his|her)\s+", "", topic, flags=re.I)
+        if topic and not any(t in _PERSONAL for t in words(topic)):
+            # Words found almost everywhere ("Japan") are the setting, not the topic to swap.
+            runs = [
+                run for run in _content_runs(previous)
+                if run in previous and max(idf(t) for t in terms(run) or [""]) > idf.common
+            ]
+            if runs:
+                # Replace the phrase of the same kind: "strengths" -> "weaknesses", "AI" -> "quantum".
+                # A question's topic tends to come last ("How does Japan rank in biotechnology?").
+                scores = similar(topic, runs) if similar else [0.0] * len(runs)
+                ranked = [score + 0.15 * i / len(runs) for i, score in enumerate(scores)]
+                target = runs[max(range(len(runs)), key=ranked.__getitem__)]
+                if target in previous:
+                    return previous.replace(target, topic, 1)
+            return f"{previous.rstrip('?.! ')} {topic}?"
+    if subject:
+        rewritten, replaced = _replace_pronoun(question, subject)
+        if replaced and _has_own_topic(_DEMONSTRATIVE.sub("", rewritten), idf) and not _DEMONSTRATIVE.search(
+            rewritten
+        ):
+            return rewritten
+        return _with_context(rewritten, previous, idf)
+    return _with_context(question, previous, idf)
+
+
+def _with_context(question: str, previous: str, idf: Idf) -> str:
+    """Append the earlier question's content words the follow-up lacks, so retrieval keeps the thread."""
+    have = set(terms(question))
+    extra = [run for run in _content_runs(previous) if not set(terms(run)) <= have]
+    if not extra:
+        return question
+    return f"{question.rstrip()} ({', '.join(extra)})"

@@ -1,0 +1,22 @@
+"""POST /answer: a question (and the conversation so far) in, quoted and footnoted answer out."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from service.deps import AnswererDep, ApiKey
+from service.errors import ERROR_RESPONSES
+from service.models import Answer, AnswerRequest
+
+router = APIRouter(tags=["answers"], dependencies=[ApiKey])
+
+
+@router.post("/answer", response_model=Answer, responses=ERROR_RESPONSES)
+def answer(request: AnswerRequest, answerer: AnswererDep) -> Answer:
+    """Answer with verbatim quotes, each with a numbered footnote proving where it stands.
+
+    Follow-up questions are rewritten into a standalone query using `history`; the query actually
+    searched is returned in `query`. When nothing in the documents answers, `grounded` is false and
+    the answer says so instead of quoting something loosely related.
+    """
+    return answerer.answer(request)

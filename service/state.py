@@ -1,0 +1,94 @@
+"""The index the service answers from, swapped atomically when `footnote ingest` writes a new version.
+
+A watcher thread polls the index folder's version (a cheap stat) and, when it changes, loads the new
+version completely (reusing the already-loaded embedding model) before swapping one reference. A
+request holds the ``Answerer`` it started with, so it never sees a half-built index.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from footnote.errors import IndexError_, IndexMissing
+from service.answer import Answerer
+
+log = logging.getLogger("footnote.service")
+
+
+class IndexHolder:
+    def __init__(self, index_dir: Path, poll_seconds: float = 1.0) -> None:
+        self.index_dir = Path(index_dir)
+        self.poll_seconds = poll_seconds
+        self._answerer: Answerer | None = None
+        self._error: IndexError_ | None = None
+        self._version: str | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._embedder: object | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.refresh()
+        self._thread = threading.Thread(target=self._watch, name="footnote-index-watch", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.poll_seconds):
+            try:
+                self.refresh()
+            except Exception:  # a watcher that dies silently would freeze the index forever
+                log.exception("index refresh failed; still serving version %s", self._version)
+
+    def refresh(self) -> bool:
+        """Load the index if its version changed; True when a new one was swapped in."""
+        from index.store import current_version, load
+
+        from index.embed import get_embedder
+
+        version = current_version(self.index_dir)
+        if version is not None and version == self._version and self._answerer is not None:
+            return False
+        if version is None:
+            if self._answerer is None:
+                self._error = IndexMissing(
+                    f"no index at {self.index_dir}: run `footnote ingest` to build one"
+                )
+            return False
+        try:
+            if self._embedder is None:
+                self._embedder = get_embedder()
+            index = load(self.index_dir, embedder=self._embedder)
+            answerer = Answerer(index)
+        except IndexError_ as exc:
+            if self._answerer is None:
+                self._error = exc
+            log.warning("cannot load index version %s: %s", version, exc)
+            return False
+        with self._lock:
+            self._answerer, self._version, self._error = answerer, index.version, None
+        log.info("serving index version %s (%d passages)", index.version, len(index.passages))
+        return True
+
+    # -- access -------------------------------------------------------------------------------------
+
+    def answerer(self) -> Answerer:
+        """The current answerer, or the error that says why there is none."""
+        with self._lock:
+            if self._answerer is not None:
+                return self._answerer
+            raise self._error or IndexMissing(
+                f"no index at {self.index_dir}: run `footnote ingest` to build one"
+            )
+
+    @property
+    def version(self) -> str | None:
+        return self._version
