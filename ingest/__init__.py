@@ -2,7 +2,8 @@
 
 Public entry points (the index stage calls only these):
 
-- ``discover(paths) -> list[Path]``: the supported files under the given files/folders, sorted.
+- ``discover(paths) -> (files, skipped)``: the supported files under the given files/folders, sorted,
+  and ``(path, reason)`` for each file skipped as unsupported.
 - ``parse(path, root=None) -> Document``: read one file; raises ``DocumentError`` with a reason.
 - ``chunk(document, budget=160, overlap=0) -> list[Passage]``: sentence-aware, token-budgeted passages.
 - ``count_tokens(text) -> int``: cl100k_base tokens (offline encoding).
@@ -10,6 +11,9 @@ Public entry points (the index stage calls only these):
 
 from __future__ import annotations
 
+from ingest.chunking import chunk
+from ingest.documents import discover, parse
 from ingest.models import Citation, Document, Passage, Section
+from ingest.tokens import count_tokens
 
-__all__ = ["Citation", "Document", "Passage", "Section"]
+__all__ = ["Citation", "Document", "Passage", "Section", "chunk", "count_tokens", "discover", "parse"]

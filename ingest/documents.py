@@ -1,0 +1,104 @@
+"""Files -> Documents: finding supported files, reading one, and naming it."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+from footnote.errors import InputError, UnreadableDocument, UnsupportedFormat
+from ingest.loaders import FORMATS, load
+from ingest.models import Document
+from ingest.structure import build
+
+_SLUG = re.compile(r"[^\w]+")
+
+
+def discover(paths: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Supported files under ``paths`` (recursive, sorted, hidden entries skipped), and the files
+    skipped as unsupported with their reason. A path that does not exist raises ``InputError``."""
+    found: set[Path] = set()
+    skipped: dict[Path, str] = {}
+    for given in paths:
+        given = Path(given)
+        if not given.exists():
+            raise InputError(f"{given} does not exist")
+        if given.is_dir():
+            candidates = [
+                p for p in given.rglob("*")
+                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(given).parts)
+            ]
+        else:
+            candidates = [given]
+        for path in candidates:
+            if path.suffix.lower() in FORMATS:
+                found.add(path)
+            else:
+                skipped[path] = unsupported_reason(path)
+    return sorted(found), sorted(skipped.items())
+
+
+def unsupported_reason(path: Path) -> str:
+    suffix = path.suffix.lower()
+    return f"unsupported format ({suffix})" if suffix else "unsupported format (no extension)"
+
+
+def parse(path: Path, root: Path | None = None) -> Document:
+    """Read one file into a Document; raise ``UnsupportedFormat`` or ``UnreadableDocument``."""
+    path = Path(path)
+    relative = _relative(path, root)
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise UnsupportedFormat(relative, unsupported_reason(path))
+    raw = _read(path, relative)
+    if not raw.strip():
+        raise UnreadableDocument(relative, "empty file")
+    loaded = load(raw, fmt, relative)
+    structured = build(loaded, fallback_title=_humane(path.stem))
+    if not structured.text.strip():
+        raise UnreadableDocument(relative, "no text found")
+    return Document(
+        doc_id=slug(relative),
+        title=structured.title,
+        path=relative,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        text=structured.text,
+        format=fmt,
+        sections=structured.sections,
+        footnotes=structured.footnotes,
+        markers=structured.markers,
+    )
+
+
+def slug(relative: str) -> str:
+    """A readable, stable id from a relative path: ``reports/CET Index.txt`` -> ``reports-cet-index``."""
+    stem = str(Path(relative).with_suffix("")) if Path(relative).suffix else relative
+    value = _SLUG.sub("-", stem.lower()).strip("-_")
+    return value or hashlib.sha256(relative.encode()).hexdigest()[:12]
+
+
+def _relative(path: Path, root: Path | None) -> str:
+    if root is None:
+        return path.name
+    try:
+        return path.resolve().relative_to(Path(root).resolve()).as_posix()
+    except ValueError:
+        return path.name
+
+
+def _read(path: Path, relative: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except PermissionError as exc:
+        raise UnreadableDocument(relative, "cannot read: permission denied") from exc
+    except IsADirectoryError as exc:
+        raise UnreadableDocument(relative, "cannot read: is a directory") from exc
+    except FileNotFoundError as exc:
+        raise UnreadableDocument(relative, "cannot read: no such file") from exc
+    except OSError as exc:
+        raise UnreadableDocument(relative, f"cannot read: {(exc.strerror or str(exc)).lower()}") from exc
+
+
+def _humane(stem: str) -> str:
+    words = re.sub(r"[-_]+", " ", stem).strip()
+    return words[:1].upper() + words[1:] if words else stem

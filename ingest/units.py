@@ -1,0 +1,45 @@
+"""The intermediate form every loader produces: a flat list of blocks of raw inline text.
+
+Loaders only say what each block is (title, heading, paragraph, list item, or plain text whose role is
+not known yet) and where a footnote marker stands. Everything after that (footnote definitions, cleaning,
+heading inference, offsets) is shared, so all formats behave the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# A footnote marker found by a loader (HTML <sup>, docx footnoteReference, PDF superscript span) is
+# written inline as MARK_OPEN + marker + MARK_CLOSE; private-use code points never occur in real text.
+MARK_OPEN = "\ue000"
+MARK_CLOSE = "\ue001"
+
+
+def mark(marker: str) -> str:
+    return f"{MARK_OPEN}{marker}{MARK_CLOSE}"
+
+
+@dataclass
+class Unit:
+    """One block of a document.
+
+    ``kind``: ``title``, ``heading`` (with ``level``), ``para``, ``item`` (list item, bullet removed),
+    or ``text`` (plain text: may turn out to be a heading or a footnote definition).
+    """
+
+    text: str
+    kind: str = "text"
+    level: int = 0
+    # Filled by cleaning: (offset in the clean ``text``, marker).
+    markers: list[tuple[int, str]] = field(default_factory=list)
+
+
+@dataclass
+class Loaded:
+    """What a loader hands back: blocks, footnote definitions it found itself, and a title hint."""
+
+    units: list[Unit]
+    notes: dict[str, str] = field(default_factory=dict)
+    title: str | None = None
+    # True where headings come from markup (md ``#``, HTML, docx, PDF fonts): no guessing from text.
+    marked_headings: bool = False
