@@ -13,8 +13,8 @@ _SUPER_TO_DIGIT = str.maketrans(SUPERSCRIPTS, "0123456789")
 # "12 Rapidus Corporation, ...", "¹ Ministry of ...", "[3] Source", or a loader's mark at line start.
 # A plain number must be followed by a space (not "1." or "1)": those are numbered lists).
 _DEFINITION = re.compile(
-    rf"^(?:{MARK_OPEN}([^{MARK_CLOSE}]+){MARK_CLOSE}\s*|([{SUPERSCRIPTS}]+)\s*|(\d{{1,3}})\s+|\[(\d{{1,3}})\]\s+)"
-    r"(?=\S)"
+    rf"^(?:{MARK_OPEN}([^{MARK_CLOSE}]+){MARK_CLOSE}\s*|([{SUPERSCRIPTS}]+)\s*"
+    r"|(\d{1,3})\s+|\[(\d{1,3})\]\s+)(?=\S)"
 )
 _URL = re.compile(r"<(https?://[^>\s]+)>|(https?://[^\s<>\"”]+)")
 # Lines a PDF-to-text conversion leaves inside a footnote block: a bare domain, a page number.

@@ -144,8 +144,13 @@ def _md_inline(text: str, keep_urls: bool = False) -> str:
     """Links become their text (a footnote keeps the URL too: it is what the note cites)."""
     text = _MD_IMAGE.sub(r"\1", text)
     if keep_urls:
-        text = _MD_LINK.sub(lambda m: m.group(1) if m.group(1) == m.group(2) else f"{m.group(1)} <{m.group(2)}>", text)
+        text = _MD_LINK.sub(_link_with_url, text)
     else:
         text = _MD_LINK.sub(r"\1", text)
     text = _MD_CODE.sub(r"\1", text)
     return _MD_EMPHASIS.sub(r"\1", text)
+
+
+def _link_with_url(match: re.Match[str]) -> str:
+    label, url = match.group(1), match.group(2)
+    return label if label == url else f"{label} <{url}>"
