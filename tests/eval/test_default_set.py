@@ -1,0 +1,97 @@
+"""The shipped expected-answer set: its size and shape, and every snippet verbatim in the documents."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from eval.dataset import DEFAULT_SET, load_set, load_sets
+from footnote.errors import InputError
+from tests.conftest import ARTICLE, REPORT
+
+DOCS = {"cet-index-2025-japan-report": REPORT, "technology-policy-of-japan": ARTICLE}
+SUPERSCRIPTS = re.compile("[¹²³⁴⁵⁶⁷⁸⁹⁰]")
+
+
+def _raw_clean(path: Path) -> str:
+    """The raw file as the clean text would read: no ``**``, no superscript markers, white space collapsed."""
+    text = SUPERSCRIPTS.sub("", path.read_text("utf-8").replace("**", ""))
+    return " ".join(text.split())
+
+
+def test_set_size_and_shape() -> None:
+    questions = load_set(DEFAULT_SET)
+    assert len(questions) >= 60
+    assert sum(1 for q in questions if q.history) >= 10
+    unanswerable = [q for q in questions if not q.answerable]
+    assert len(unanswerable) >= 8
+    assert all(q.answers == () and q.evidence == () for q in unanswerable)
+    assert all(q.answers and q.evidence and q.doc in DOCS for q in questions if q.answerable)
+    assert {q.kind for q in questions} == {"factual", "paraphrase", "source", "followup", "unanswerable"}
+    assert sum(1 for q in questions if q.kind == "source") >= 8
+    assert len({q.id for q in questions}) == len(questions)
+
+
+def test_followups_need_their_history() -> None:
+    by_id = {q.id: q for q in load_set(DEFAULT_SET)}
+    q = by_id["turn-rapidus-partner"]
+    assert q.question == "Who is it partnering with?"
+    assert q.history[0] == ("user", "What is Rapidus?")
+    assert q.answers == ("IBM",)
+
+
+def test_evidence_is_verbatim_in_the_raw_documents() -> None:
+    texts = {doc: _raw_clean(path) for doc, path in DOCS.items()}
+    for q in load_set(DEFAULT_SET):
+        for snippet in q.evidence:
+            assert "**" not in snippet and not SUPERSCRIPTS.search(snippet), q.id
+            assert " ".join(snippet.split()) in texts[q.doc], (q.id, snippet)
+        for answer in q.answers:
+            # Answers come from the body or, for questions about sources, from the footnote text.
+            assert answer.casefold() in texts[q.doc].casefold(), (q.id, answer)
+
+
+def test_evidence_is_verbatim_in_the_parsed_documents() -> None:
+    ingest = pytest.importorskip("ingest")
+    if not hasattr(ingest, "parse"):
+        pytest.skip("ingest.parse has not landed yet")
+    from eval.metrics import locate
+
+    parsed = {doc: ingest.parse(path) for doc, path in DOCS.items()}
+    assert {doc: d.doc_id for doc, d in parsed.items()} == {doc: doc for doc in DOCS}
+    for q in load_set(DEFAULT_SET):
+        for snippet in q.evidence:
+            assert locate(snippet, parsed[q.doc].text), (q.id, snippet)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("not json", "not JSON"),
+        ('{"id": "a", "question": "q"}', "missing answerable"),
+        ('{"id": "a", "question": " ", "answerable": true}', "the question is empty"),
+        ('{"id": "a", "question": "q", "answerable": true}', "needs answers or evidence"),
+        ('{"id": "a", "question": "q", "answerable": false, "answers": ["x"]}', "has no answers or evidence"),
+        ('{"id": "a", "question": "q", "answerable": true, "answers": [1]}', "answers must be a list"),
+        ('{"id": "a", "question": "q", "answerable": false, "history": [{"role": "bot", "content": "x"}]}',
+         "history turns"),
+    ],
+)
+def test_bad_rows_name_file_and_line(tmp_path: Path, line: str, message: str) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"id": "ok", "question": "q", "answerable": false}\n' + line + "\n", "utf-8")
+    with pytest.raises(InputError, match=re.escape(f"{path}:2: ") + ".*" + re.escape(message)):
+        load_set(path)
+
+
+def test_duplicate_ids_across_sets(tmp_path: Path) -> None:
+    row = json.dumps({"id": "same", "question": "q", "answerable": False})
+    (tmp_path / "a.jsonl").write_text(row + "\n", "utf-8")
+    (tmp_path / "b.jsonl").write_text(row + "\n", "utf-8")
+    with pytest.raises(InputError, match="already used by an earlier set"):
+        load_sets([tmp_path / "a.jsonl", tmp_path / "b.jsonl"])
+    assert [q.id for q in load_sets([tmp_path / "a.jsonl"])] == ["same"]
+    assert len(load_sets([])) == len(load_set(DEFAULT_SET))
