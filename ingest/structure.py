@@ -34,7 +34,7 @@ class Structured:
 def build(loaded: Loaded, fallback_title: str) -> Structured:
     notes = dict(loaded.notes)
     units = extract_definitions(loaded.units, notes)
-    known = set(notes)
+    known = set(notes) if loaded.superscript_markers else set()
     units = [u for u in (_clean(u, known) for u in units) if u.text]
     units = _mend(units)
     title = _pick_title(units, loaded, fallback_title)

@@ -43,3 +43,6 @@ class Loaded:
     title: str | None = None
     # True where headings come from markup (md ``#``, HTML, docx, PDF fonts): no guessing from text.
     marked_headings: bool = False
+    # Plain text has only Unicode superscripts for markers; formats with real markup mark them
+    # explicitly, and a superscript digit there is text (10⁶, m²).
+    superscript_markers: bool = True

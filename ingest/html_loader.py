@@ -1,0 +1,157 @@
+"""HTML -> blocks: headings h1-h6, paragraphs, list items; footnote lists and <sup> markers.
+
+Footnote definitions are elements with a note-like id (``fn3``, ``fn:3``, ``footnote-3``, ``note3``)
+or the items of a footnote container (``section.footnotes``, ``[role=doc-endnotes]``, ``aside``).
+A ``<sup>`` (or ``a.footnote-ref``) becomes a marker when it links to a note or its text names one.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bs4 import BeautifulSoup, Comment, NavigableString, Tag
+
+from ingest.units import Loaded, Unit, mark
+
+_HEADINGS = {f"h{n}": n for n in range(1, 7)}
+_DROP = ["script", "style", "noscript", "template", "nav", "form", "button", "svg", "iframe", "head"]
+_BLOCKS = {
+    "p", "div", "section", "article", "main", "body", "blockquote", "pre", "ul", "ol", "dl", "dt", "dd",
+    "table", "thead", "tbody", "tfoot", "tr", "td", "th", "caption", "figure", "figcaption", "header",
+    "footer", "aside", "address", "details", "summary", "hr", "html", "center",
+}
+_NOTE_ID = re.compile(r"^(?:fn|footnote|note|endnote|ftn|edn|cite_note)[-_:]?(.*?)(\d+|[a-z])$", re.I)
+_NOTE_CONTAINER = "section.footnotes, div.footnotes, ol.footnotes, [role=doc-endnotes], [role=doc-footnotes], aside"
+_BACKREF = "a.footnote-backref, a[href^='#fnref'], a[role=doc-backlink], a.reversefootnote"
+_MARKER_TEXT = re.compile(r"^\[?\(?(\w{1,4})\)?\]?$")
+_WS = re.compile(r"\s+")
+_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def load_html(text: str) -> Loaded:
+    soup = BeautifulSoup(text, "lxml")
+    title_tag = soup.find("title")
+    title = _squash(title_tag.get_text()) if title_tag else None
+    for element in soup(_DROP):
+        element.decompose()
+    for element in soup.find_all(string=lambda s: isinstance(s, Comment)):
+        element.extract()
+    for element in soup.select("span.mw-editsection, a.headerlink, a.anchor"):
+        element.decompose()
+    notes, ids = _take_notes(soup)
+    _replace_markers(soup, notes, ids)
+    walker = _Walker()
+    walker.walk(soup.body or soup, "para")
+    walker.flush("para")
+    return Loaded(units=walker.units, notes=notes, title=title or None, marked_headings=True,
+                  superscript_markers=False)
+
+
+def _take_notes(soup: BeautifulSoup) -> tuple[dict[str, str], dict[str, str]]:
+    """Remove footnote definitions from the tree: ({marker: text}, {element id: marker})."""
+    notes: dict[str, str] = {}
+    ids: dict[str, str] = {}
+    definitions: list[Tag] = []
+    for container in soup.select(_NOTE_CONTAINER):
+        items = container.find_all("li") or container.find_all(["p", "div"], id=True)
+        if container.name == "aside" and not any(_NOTE_ID.match(str(i.get("id", ""))) for i in items):
+            if not container.get("id") or not _NOTE_ID.match(str(container.get("id"))):
+                continue
+            items = [container]
+        for number, item in enumerate(items, start=1):
+            definitions.append(item)
+            _define(item, notes, ids, str(number))
+        container.extract()
+    for element in soup.find_all(["li", "p", "div", "aside", "dd"], id=_NOTE_ID):
+        if element not in definitions:
+            _define(element, notes, ids, None)
+            element.extract()
+    return notes, ids
+
+
+def _define(item: Tag, notes: dict[str, str], ids: dict[str, str], fallback: str | None) -> None:
+    ident = str(item.get("id", ""))
+    match = _NOTE_ID.match(ident)
+    marker = match.group(2) if match else fallback or str(len(notes) + 1)
+    for backref in item.select(_BACKREF):
+        backref.decompose()
+    lead = item.find("sup")
+    if lead is not None and _squash(lead.get_text()).strip("[]()") == marker:
+        lead.decompose()
+    text = _squash(item.get_text()).replace("↩", "").strip()
+    text = re.sub(rf"^\[?{re.escape(marker)}[\].)]?\s+", "", text)
+    for link in item.find_all("a", href=True):
+        href = str(link["href"])
+        if href.startswith(("http://", "https://")) and href not in text:
+            text = f"{text} <{href}>"
+    notes.setdefault(marker, text)
+    if ident:
+        ids[ident] = marker
+
+
+def _replace_markers(soup: BeautifulSoup, notes: dict[str, str], ids: dict[str, str]) -> None:
+    candidates = soup.select("sup, a.footnote-ref, a[role=doc-noteref]")
+    # Where markers are links to their notes, an unlinked <sup> is an exponent, not a marker.
+    any_linked = any(
+        a is not None and str(a.get("href", "")).partition("#")[2] in ids
+        for a in (e if e.name == "a" else e.find("a", href=True) for e in candidates)
+    )
+    for element in candidates:
+        if element.parent is None:
+            continue
+        link = element if element.name == "a" else element.find("a", href=True)
+        target = str(link.get("href", "")) if link is not None else ""
+        marker = ids.get(target.split("#", 1)[1]) if "#" in target else None
+        if marker is None:
+            found = _MARKER_TEXT.match(_squash(element.get_text()))
+            linked = link is not None and target.startswith("#")
+            known = found is not None and found.group(1) in notes and not (any_linked and not linked)
+            marker = found.group(1) if found and (known or linked) else None
+        if marker is not None:
+            parent = element.parent if element.parent and element.parent.name == "sup" else element
+            parent.replace_with(NavigableString(mark(marker)))
+        elif element.name == "sup" and element.get_text().strip().isdigit():
+            # Not a footnote (10<sup>6</sup>, m<sup>2</sup>): keep it readable as a Unicode superscript.
+            element.replace_with(NavigableString(element.get_text().strip().translate(_SUPERSCRIPT)))
+
+
+class _Walker:
+    def __init__(self) -> None:
+        self.units: list[Unit] = []
+        self.buffer: list[str] = []
+
+    def flush(self, kind: str) -> None:
+        text = _squash("".join(self.buffer))
+        self.buffer = []
+        if text:
+            self.units.append(Unit(text, kind=kind))
+
+    def walk(self, node: Tag, kind: str) -> None:
+        for child in node.children:
+            if isinstance(child, NavigableString):
+                self.buffer.append(str(child))
+                continue
+            if not isinstance(child, Tag):
+                continue
+            name = child.name
+            if name in _HEADINGS:
+                self.flush(kind)
+                heading = _squash(child.get_text(" ")).rstrip("¶#").strip()
+                if heading:
+                    self.units.append(Unit(heading, kind="heading", level=_HEADINGS[name]))
+            elif name == "li":
+                self.flush(kind)
+                self.walk(child, "item")
+                self.flush("item")
+            elif name == "br":
+                self.buffer.append(" ")
+            elif name in _BLOCKS:
+                self.flush(kind)
+                self.walk(child, kind)
+                self.flush(kind)
+            else:
+                self.walk(child, kind)
+
+
+def _squash(text: str) -> str:
+    return _WS.sub(" ", text).strip()

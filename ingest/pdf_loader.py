@@ -1,0 +1,142 @@
+"""PDF -> blocks with PyMuPDF: lines joined into paragraphs, headings from font size, superscript
+spans (the span flag, or a smaller raised span) turned into footnote markers.
+
+A line starts a new block after a vertical gap, at a change of font size (body -> footnote size),
+at a bullet, or when it opens with a marker or a number (a footnote definition).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from footnote.errors import UnreadableDocument
+from ingest.units import Loaded, Unit, mark
+
+_SUPERSCRIPT_FLAG = 1
+_BOLD_FLAG = 16
+_BULLET = re.compile(r"^[•·▪◦‣\-–*]\s+")
+_NOTE_START = re.compile(r"^\d{1,3}\s+\S")
+_TERMINAL = re.compile(r"[.!?:;][\"'”’)\]]*$")
+
+
+@dataclass
+class _Line:
+    text: str
+    size: float
+    bold: bool
+    top: float
+    bottom: float
+    page: int
+    starts_with_mark: bool
+
+
+def load_pdf(raw: bytes, name: str) -> Loaded:
+    import pymupdf
+
+    pymupdf.TOOLS.mupdf_display_errors(False)
+    try:
+        document = pymupdf.open(stream=raw, filetype="pdf")
+    except (RuntimeError, ValueError) as exc:
+        raise UnreadableDocument(name, f"corrupt PDF: {str(exc).lower()}") from exc
+    if document.needs_pass:
+        raise UnreadableDocument(name, "encrypted PDF")
+    if document.page_count == 0:
+        raise UnreadableDocument(name, "corrupt PDF: no pages")
+    try:
+        lines = [line for number, page in enumerate(document) for line in _page_lines(page, number)]
+    except RuntimeError as exc:
+        raise UnreadableDocument(name, f"corrupt PDF: {str(exc).lower()}") from exc
+    title = (document.metadata or {}).get("title") or None
+    document.close()
+    if not lines:
+        raise UnreadableDocument(name, "no text found (scanned PDF?)")
+    units, marked = _paragraphs(lines)
+    return Loaded(units=units, title=title, marked_headings=marked, superscript_markers=False)
+
+
+def _page_lines(page: object, number: int) -> list[_Line]:
+    out: list[_Line] = []
+    data = page.get_text("dict")  # type: ignore[attr-defined]
+    for block in data["blocks"]:
+        for line in block.get("lines", ()):
+            spans = [s for s in line["spans"] if s["text"]]
+            if not spans or not "".join(s["text"] for s in spans).strip():
+                continue
+            main = max(spans, key=lambda s: len(s["text"].strip()))
+            size, baseline = main["size"], main["origin"][1]
+            parts: list[str] = []
+            starts_with_mark = False
+            for span in spans:
+                text = span["text"]
+                if _is_superscript(span, size, baseline):
+                    if not "".join(parts).strip():
+                        starts_with_mark = True
+                    parts.append(mark(text.strip()))
+                else:
+                    parts.append(text)
+            text = " ".join("".join(parts).split())
+            if text.isdigit():  # a page number
+                continue
+            bold = all(s["flags"] & _BOLD_FLAG for s in spans if s["text"].strip())
+            out.append(_Line(text, round(size * 2) / 2, bold, line["bbox"][1], line["bbox"][3], number,
+                             starts_with_mark))
+    return out
+
+
+def _is_superscript(span: dict, size: float, baseline: float) -> bool:
+    text = span["text"].strip()
+    if not text or len(text) > 4 or not all(ch.isalnum() or ch in "*†‡" for ch in text):
+        return False
+    if span["flags"] & _SUPERSCRIPT_FLAG:
+        return True
+    return span["size"] < 0.85 * size and span["origin"][1] < baseline - 0.15 * size
+
+
+def _paragraphs(lines: list[_Line]) -> tuple[list[Unit], bool]:
+    weights: Counter[float] = Counter()
+    for line in lines:
+        weights[line.size] += len(line.text)
+    body = weights.most_common(1)[0][0]
+    heading_sizes = sorted({ln.size for ln in lines if _heading_sized(ln, body)}, reverse=True)
+    marked = bool(heading_sizes)
+    units: list[Unit] = []
+    current: Unit | None = None
+    prev: _Line | None = None
+    for line in lines:
+        if _heading_sized(line, body):
+            units.append(Unit(line.text, kind="heading", level=heading_sizes.index(line.size) + 1))
+            current, prev = None, line
+            continue
+        bullet = _BULLET.match(line.text)
+        new_block = (
+            current is None
+            or prev is None
+            or prev.page != line.page
+            or abs(prev.size - line.size) > 0.5
+            or line.top - prev.bottom > 0.6 * line.size
+            or bool(bullet)
+            or line.starts_with_mark
+            or (line.size < body and _NOTE_START.match(line.text) is not None)
+        )
+        if new_block and prev is not None and current is not None and prev.page != line.page:
+            new_block = _TERMINAL.search(current.text) is not None or not line.text[:1].islower()
+        if new_block:
+            text = line.text[bullet.end():] if bullet else line.text
+            current = Unit(text, kind="item" if bullet else ("para" if marked else "text"))
+            units.append(current)
+        elif current is not None:
+            current.text = _join(current.text, line.text)
+        prev = line
+    return units, marked
+
+
+def _heading_sized(line: _Line, body: float) -> bool:
+    return line.size >= body * 1.15 and len(line.text) <= 120 and not line.starts_with_mark
+
+
+def _join(text: str, line: str) -> str:
+    if text.endswith("-") and len(text) > 1 and text[-2].isalpha() and line[:1].islower():
+        return text[:-1] + line  # a word hyphenated at the line end
+    return f"{text} {line}"
