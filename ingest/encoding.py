@@ -38,11 +38,22 @@ def decode(raw: bytes) -> str:
         pass
     from charset_normalizer import from_bytes
 
-    best = from_bytes(raw).best()
+    matches = from_bytes(raw)
+    best = matches.best()
     if best is None or best.encoding is None:
         raise BinaryContent("no encoding fits")
+    encoding = best.encoding
+    # Western text often fits several code pages equally well; then the far more common cp1252 wins
+    # (the detector would otherwise pick cp1250 and turn "naïve" into "naďve").
+    for match in matches:
+        if (
+            match.encoding == "cp1252"
+            and match.chaos <= best.chaos + 0.01
+            and match.coherence >= best.coherence - 0.01
+        ):
+            encoding = "cp1252"
     try:
-        return _checked(raw.decode(best.encoding))
+        return _checked(raw.decode(encoding))
     except (UnicodeDecodeError, LookupError) as exc:
         raise BinaryContent(str(exc)) from exc
 
