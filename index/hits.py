@@ -1,0 +1,27 @@
+"""What every retriever returns: ranked ``Hit``s, and the one ``search(query, k)`` interface."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from ingest.models import Passage
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One retrieved passage and its score (higher is better; scales differ between modes)."""
+
+    passage: Passage
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.passage.to_dict(), "score": self.score}
+
+
+class Retriever(Protocol):
+    def search(self, query: str, k: int, query_vector: np.ndarray | None = None) -> list[Hit]:
+        """The ``k`` best passages for ``query``, best first (fewer when fewer match)."""
+        ...

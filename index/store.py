@@ -1,0 +1,256 @@
+"""Reading an index folder: ``load(index_dir) -> Index``, and the names of the files in it.
+
+One version folder holds (row ``i`` of every array, of the FAISS index and of the BM25 matrix is
+``passages[i]``, the ``i``-th line of ``passages.jsonl``; nothing else maps rows to passages)::
+
+    manifest.json          format version, model and its weights sha256, chunking, documents, counts, sizes
+    documents.jsonl        one Document per line (Document.to_dict())
+    passages.jsonl         one Passage per line (Passage.to_dict()), in row order
+    dense.faiss            FAISS index over the passage vectors (IndexFlatIP or IndexHNSWFlat)
+    passage_vectors.npy    float32 (passages, dim), unit rows; reused by incremental updates
+    sentence_vectors.npy   float32 (sentences, dim), unit rows, passage by passage, sentence by sentence
+    sentence_offsets.npy   int64 (passages + 1): passage i's sentences are rows offsets[i]:offsets[i+1]
+    bm25/                  bm25s.BM25.save() output (numpy arrays + JSON, no pickles)
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from footnote.errors import IndexIncompatible, IndexMissing, InputError, NotFound
+from index import versions
+from index.dense import HNSW_EF_SEARCH, DenseRetriever
+from index.embed import Embedder, expected_model_sha256, get_embedder
+from index.hits import Hit, Retriever
+from index.hybrid import FusionParams, HybridRetriever
+from index.lexical import BM25Retriever, load_bm25
+from ingest.models import Document, Passage
+
+FORMAT = "footnote-index"
+FORMAT_VERSION = 1
+# Bump when what the indexes see of a passage (index/text.py) changes: stored vectors become stale.
+TEXT_RECIPE = "heading+text+sources/v1"
+
+MANIFEST = versions.MANIFEST
+DOCUMENTS = "documents.jsonl"
+PASSAGES = "passages.jsonl"
+DENSE = "dense.faiss"
+PASSAGE_VECTORS = "passage_vectors.npy"
+SENTENCE_VECTORS = "sentence_vectors.npy"
+SENTENCE_OFFSETS = "sentence_offsets.npy"
+BM25_DIR = "bm25"
+MODES = ("hybrid", "dense", "bm25")
+__all__ = ["Hit", "Index", "IndexIncompatible", "IndexMissing", "current_version", "load"]
+
+current_version = versions.current_version
+
+
+def _rerun(index_dir: Path, why: str) -> IndexIncompatible:
+    return IndexIncompatible(f"the index at {index_dir} {why}; re-run `footnote ingest`")
+
+
+def read_manifest(folder: Path, index_dir: Path | None = None) -> dict[str, Any]:
+    """The manifest of a version folder, checked for format and file sizes (truncation)."""
+    shown = index_dir or folder
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise _rerun(shown, "has no manifest.json") from exc
+    except (OSError, ValueError) as exc:
+        raise _rerun(shown, f"has a damaged manifest.json ({exc.__class__.__name__})") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise _rerun(shown, "is not a Footnote index")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise _rerun(shown, f"has format version {manifest.get('format_version')}, this Footnote reads "
+                            f"version {FORMAT_VERSION}")
+    for name, size in (manifest.get("files") or {}).items():
+        path = folder / name
+        if not path.is_file():
+            raise _rerun(shown, f"is damaged: {name} is missing")
+        if path.stat().st_size != size:
+            raise _rerun(shown, f"is damaged: {name} has {path.stat().st_size} bytes, expected {size}")
+    return manifest
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+class Index:
+    """One loaded index version: documents, passages, vectors and the three retrievers over them."""
+
+    def __init__(self, folder: Path, manifest: dict[str, Any], documents: dict[str, Document],
+                 passages: list[Passage], faiss_index: Any, bm25_model: Any, sentence_vectors: np.ndarray,
+                 sentence_offsets: np.ndarray, embedder: Embedder | None = None) -> None:
+        self.folder = folder
+        self.manifest = manifest
+        self.version: str = str(manifest["version"])
+        self.documents = documents
+        self.passages = passages
+        self.faiss_index = faiss_index
+        self.bm25_model = bm25_model
+        self._sentence_vectors = sentence_vectors
+        self._sentence_offsets = sentence_offsets
+        self._row = {p.id: i for i, p in enumerate(passages)}
+        self._embedder = embedder
+        self._lock = threading.Lock()
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._retrievers: dict[str, Retriever] = {}
+        self.dim = int(manifest["model"]["dim"])
+
+    # --- lookups -------------------------------------------------------------------------------------
+    def passage(self, passage_id: str) -> Passage:
+        """The passage with this id (``NotFound`` otherwise)."""
+        try:
+            return self.passages[self._row[passage_id]]
+        except KeyError:
+            raise NotFound(f"no passage {passage_id!r} in the index") from None
+
+    def row(self, passage_id: str) -> int:
+        """The passage's row in every array, FAISS and BM25 (``NotFound`` otherwise)."""
+        try:
+            return self._row[passage_id]
+        except KeyError:
+            raise NotFound(f"no passage {passage_id!r} in the index") from None
+
+    def document(self, doc_id: str) -> Document:
+        try:
+            return self.documents[doc_id]
+        except KeyError:
+            raise NotFound(f"no document {doc_id!r} in the index") from None
+
+    def sentence_vectors(self, passage_id: str) -> tuple[tuple[tuple[int, int], ...], np.ndarray]:
+        """(sentence spans, ``(len(spans), dim)`` unit vectors) of one passage; a read-only view, no copy."""
+        i = self.row(passage_id)
+        lo, hi = int(self._sentence_offsets[i]), int(self._sentence_offsets[i + 1])
+        return self.passages[i].sentences, self._sentence_vectors[lo:hi]
+
+    @property
+    def all_sentence_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """(matrix, offsets): every sentence vector, and per-passage row ranges ``offsets[i]:offsets[i+1]``."""
+        return self._sentence_vectors, self._sentence_offsets
+
+    # --- embeddings ----------------------------------------------------------------------------------
+    @property
+    def embedder(self) -> Embedder:
+        """The configured model (checked at load to be the one that built this index), loaded on first use."""
+        if self._embedder is None:
+            with self._lock:
+                if self._embedder is None:
+                    self._embedder = get_embedder()
+        return self._embedder
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """The query's ``(dim,)`` unit vector (read-only; the last 256 queries are cached)."""
+        with self._lock:
+            cached = self._query_cache.get(text)
+            if cached is not None:
+                self._query_cache.move_to_end(text)
+                return cached
+        vec = self.embedder.embed_query(text)
+        vec.setflags(write=False)
+        with self._lock:
+            self._query_cache[text] = vec
+            if len(self._query_cache) > 256:
+                self._query_cache.popitem(last=False)
+        return vec
+
+    # --- retrieval -----------------------------------------------------------------------------------
+    def retriever(self, mode: str = "hybrid", *, fusion: FusionParams | None = None,
+                  ef_search: int | None = None) -> Retriever:
+        """A retriever for ``mode`` (hybrid, dense, bm25). Default ones are built once and shared."""
+        if mode not in MODES:
+            raise InputError(f"unknown search mode {mode!r}: use one of {', '.join(MODES)}")
+        default = fusion is None and ef_search is None
+        if default and mode in self._retrievers:
+            return self._retrievers[mode]
+        dense_params = self.manifest.get("dense", {})
+        ef = ef_search if ef_search is not None else dense_params.get("ef_search", HNSW_EF_SEARCH)
+        made: Retriever
+        if mode == "dense":
+            made = DenseRetriever(self.faiss_index, self.passages, self.embed_query, ef_search=ef)
+        elif mode == "bm25":
+            made = self._bm25()
+        else:
+            made = HybridRetriever(DenseRetriever(self.faiss_index, self.passages, self.embed_query,
+                                                  ef_search=ef), self._bm25(), fusion)
+        if default:
+            self._retrievers[mode] = made
+        return made
+
+    def _bm25(self) -> BM25Retriever:
+        cached = self._retrievers.get("bm25")
+        if isinstance(cached, BM25Retriever):
+            return cached
+        made = BM25Retriever(self.bm25_model, self.passages)
+        self._retrievers["bm25"] = made
+        return made
+
+
+def load(index_dir: str | Path, embedder: Embedder | None = None) -> Index:
+    """Load the current version of the index at ``index_dir`` (IndexMissing / IndexIncompatible)."""
+    index_dir = Path(index_dir)
+    for attempt in range(2):
+        folder = versions.resolve(index_dir)
+        if folder is None:
+            raise IndexMissing(f"no index at {index_dir}: run `footnote ingest` first")
+        try:
+            return _load_folder(folder, index_dir, embedder)
+        except FileNotFoundError as exc:
+            # A writer removed this version after we resolved the link (two updates during our load).
+            if attempt == 1:
+                raise _rerun(index_dir, f"is damaged: {Path(exc.filename or '?').name} is missing") from exc
+    raise AssertionError("unreachable")
+
+
+def _load_folder(folder: Path, index_dir: Path, embedder: Embedder | None) -> Index:
+    import faiss
+
+    manifest = read_manifest(folder, index_dir)
+    model = manifest.get("model") or {}
+    if embedder is not None:
+        expected = embedder.sha256
+    else:
+        try:
+            expected = expected_model_sha256()
+        except InputError as exc:
+            raise _rerun(index_dir, f"was built with a model that is not available here ({exc})") from exc
+    if model.get("sha256") != expected:
+        raise _rerun(index_dir, f"was built with another embedding model ({model.get('name')}, weights "
+                                f"sha256 {str(model.get('sha256'))[:12]}…, not {expected[:12]}…)")
+    counts = manifest.get("counts") or {}
+    try:
+        documents = {d.doc_id: d for d in map(Document.from_dict, read_jsonl(folder / DOCUMENTS))}
+        passages = [Passage.from_dict(row) for row in read_jsonl(folder / PASSAGES)]
+        faiss_index = faiss.read_index(str(folder / DENSE))
+        bm25_model = load_bm25(folder / BM25_DIR)
+        offsets = np.load(folder / SENTENCE_OFFSETS, allow_pickle=False)
+        # Memory-mapped: the answer step touches a few rows per request; pages load on demand.
+        sentence_vectors = np.load(folder / SENTENCE_VECTORS, allow_pickle=False, mmap_mode="r")
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+        raise _rerun(index_dir, f"is damaged ({exc.__class__.__name__}: {str(exc)[:120]})") from exc
+    n = len(passages)
+    dim = int(model.get("dim", 0))
+    problems = []
+    if n != counts.get("passages") or len(documents) != counts.get("documents"):
+        problems.append("passage or document count differs from the manifest")
+    if faiss_index.ntotal != n or faiss_index.d != dim:
+        problems.append("dense.faiss does not match the passages")
+    if int(bm25_model.scores.get("num_docs", -1)) != n:
+        problems.append("bm25/ does not match the passages")
+    if offsets.shape != (n + 1,) or sentence_vectors.ndim != 2 or sentence_vectors.shape[1] != dim \
+            or int(offsets[-1]) != sentence_vectors.shape[0]:
+        problems.append("sentence vectors do not match the passages")
+    if problems:
+        raise _rerun(index_dir, "is damaged: " + "; ".join(problems))
+    return Index(folder, manifest, documents, passages, faiss_index, bm25_model, sentence_vectors, offsets,
+                 embedder)

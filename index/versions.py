@@ -1,0 +1,156 @@
+"""Atomic index versions: build beside the old one, then switch a symlink in one ``os.replace``.
+
+Layout (``index_dir`` = ``.footnote/index``)::
+
+    .footnote/index -> index.versions/v000004     relative symlink, the only thing readers open
+    .footnote/index.versions/v000003/             the previous version (kept for readers mid-load)
+    .footnote/index.versions/v000004/             the current version
+    .footnote/index.versions/.tmp-v000005-1234/   a build in progress (removed if it never finishes)
+    .footnote/index.versions/.lock                one writer at a time
+
+A version folder is complete before it gets its final name, and the symlink moves only after that, so
+a kill at any moment leaves ``index_dir`` pointing at a complete index.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+from footnote.errors import InputError
+
+_VERSION = re.compile(r"^v(\d{6,})$")
+MANIFEST = "manifest.json"
+
+
+def versions_dir(index_dir: Path) -> Path:
+    return index_dir.parent / f"{index_dir.name}.versions"
+
+
+def resolve(index_dir: Path) -> Path | None:
+    """The version folder ``index_dir`` stands for now, or None when there is none."""
+    if index_dir.is_symlink():
+        target = Path(os.path.realpath(index_dir))
+        return target if target.is_dir() else None
+    if (index_dir / MANIFEST).is_file():
+        return index_dir
+    return None
+
+
+def current_version(index_dir: str | Path) -> str | None:
+    """The current version name (e.g. ``"v000004"``), cheaply: one readlink, no file reads."""
+    index_dir = Path(index_dir)
+    try:
+        return Path(os.readlink(index_dir)).name
+    except FileNotFoundError:
+        return None
+    except OSError:  # not a symlink: a plain folder (copied index) names its version in its manifest
+        try:
+            with (index_dir / MANIFEST).open(encoding="utf-8") as fh:
+                return str(json.load(fh).get("version")) or None
+        except (OSError, ValueError, AttributeError):
+            return None
+
+
+def _numbers(folder: Path) -> list[int]:
+    if not folder.is_dir():
+        return []
+    return [int(m.group(1)) for e in os.listdir(folder) if (m := _VERSION.match(e))]
+
+
+@contextlib.contextmanager
+def writer_lock(index_dir: Path) -> Iterator[None]:
+    """Hold the one-writer lock for ``index_dir`` (a second ingest fails fast with a clear message)."""
+    folder = versions_dir(index_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / ".lock").open("a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise InputError(f"another `footnote ingest` is updating {index_dir}; wait for it to finish") from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def adopt_plain_folder(index_dir: Path) -> None:
+    """Make room for the symlink where ``index_dir`` is a real folder (hold the writer lock)."""
+    if index_dir.is_symlink() or not index_dir.exists():
+        return
+    if not index_dir.is_dir():
+        raise InputError(f"{index_dir} exists and is not a folder; choose another --index")
+    if not any(index_dir.iterdir()):
+        index_dir.rmdir()
+        return
+    if not (index_dir / MANIFEST).is_file():
+        raise InputError(f"{index_dir} is a folder that Footnote did not make; remove it or choose another --index")
+    # A copied index: move it into the versions folder so it becomes the "previous" version.
+    folder = versions_dir(index_dir)
+    name = f"v{max(_numbers(folder), default=0) + 1:06d}"
+    os.rename(index_dir, folder / name)
+    os.symlink(os.path.relpath(folder / name, index_dir.parent), index_dir)
+
+
+def new_build_folder(index_dir: Path) -> tuple[str, Path]:
+    """(version name, empty temporary folder to build it in)."""
+    folder = versions_dir(index_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    current = current_version(index_dir)
+    numbers = _numbers(folder)
+    if current and (m := _VERSION.match(current)):
+        numbers.append(int(m.group(1)))
+    name = f"v{max(numbers, default=0) + 1:06d}"
+    tmp = folder / f".tmp-{name}-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    return name, tmp
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def publish(index_dir: Path, tmp: Path, name: str) -> Path:
+    """Give the finished ``tmp`` folder its version name and point ``index_dir`` at it, atomically."""
+    for file in tmp.rglob("*"):
+        if file.is_file():
+            _fsync_path(file)
+    final = tmp.parent / name
+    os.rename(tmp, final)
+    _fsync_path(final.parent)
+    link_tmp = index_dir.parent / f".{index_dir.name}.link-{os.getpid()}"
+    with contextlib.suppress(FileNotFoundError):
+        link_tmp.unlink()
+    os.symlink(os.path.relpath(final, index_dir.parent), link_tmp)
+    os.replace(link_tmp, index_dir)
+    _fsync_path(index_dir.parent)
+    return final
+
+
+def collect_garbage(index_dir: Path, keep: set[str]) -> list[str]:
+    """Remove version folders not in ``keep``, unfinished builds and stray links (hold the writer lock)."""
+    folder = versions_dir(index_dir)
+    removed: list[str] = []
+    if folder.is_dir():
+        for entry in os.listdir(folder):
+            if entry in keep or entry == ".lock":
+                continue
+            if _VERSION.match(entry) or entry.startswith(".tmp-"):
+                shutil.rmtree(folder / entry, ignore_errors=True)
+                removed.append(entry)
+    for stray in index_dir.parent.glob(f".{index_dir.name}.link-*"):
+        with contextlib.suppress(OSError):
+            stray.unlink()
+    return removed
