@@ -84,8 +84,27 @@ def _split_long(text: str, start: int, end: int, budget: int) -> list[tuple[int,
                 lo = mid
             else:
                 hi = mid - 1
-        pieces.append((words[i][0], words[lo - 1][1]))
+        first, last = words[i][0], words[lo - 1][1]
+        if lo == i + 1 and not _fits(text[first:last], budget):
+            pieces.extend(_split_word(text, first, last, budget))  # one "word" over the limit (a long URL)
+        else:
+            pieces.append((first, last))
         i = lo
+    return pieces
+
+
+def _split_word(text: str, start: int, end: int, budget: int) -> list[tuple[int, int]]:
+    pieces: list[tuple[int, int]] = []
+    while start < end:
+        lo, hi = start + 1, end
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if _fits(text[start:mid], budget):
+                lo = mid
+            else:
+                hi = mid - 1
+        pieces.append((start, lo))
+        start = lo
     return pieces
 
 

@@ -61,7 +61,7 @@ def extract_definitions(units: list[Unit], notes: dict[str, str]) -> list[Unit]:
             elif not (_ARTIFACT.match(units[probe].text.strip()) and _next_shape(shapes, probe)):
                 break
             probe += 1
-        run_has_url = any(_URL.search(shapes[i][1]) for i in run if shapes[i])
+        run_has_url = any(_URL.search(shape[1]) for shape in (shapes[i] for i in run) if shape)
         for i in run:
             marker, body = shapes[i] or ("", "")
             if run_has_url or marker in body_markers:

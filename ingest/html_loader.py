@@ -34,8 +34,8 @@ def load_html(text: str) -> Loaded:
     title = _squash(title_tag.get_text()) if title_tag else None
     for element in soup(_DROP):
         element.decompose()
-    for element in soup.find_all(string=lambda s: isinstance(s, Comment)):
-        element.extract()
+    for comment in soup.find_all(string=lambda s: isinstance(s, Comment)):
+        comment.extract()
     for element in soup.select("span.mw-editsection, a.headerlink, a.anchor"):
         element.decompose()
     notes, ids = _take_notes(soup)
@@ -53,7 +53,7 @@ def _take_notes(soup: BeautifulSoup) -> tuple[dict[str, str], dict[str, str]]:
     ids: dict[str, str] = {}
     definitions: list[Tag] = []
     for container in soup.select(_NOTE_CONTAINER):
-        items = container.find_all("li") or container.find_all(["p", "div"], id=True)
+        items: list[Tag] = list(container.find_all("li") or container.find_all(["p", "div"], id=True))
         if container.name == "aside" and not any(_NOTE_ID.match(str(i.get("id", ""))) for i in items):
             if not container.get("id") or not _NOTE_ID.match(str(container.get("id"))):
                 continue

@@ -45,7 +45,7 @@ def load_pdf(raw: bytes, name: str) -> Loaded:
     if document.page_count == 0:
         raise UnreadableDocument(name, "corrupt PDF: no pages")
     try:
-        lines = [line for number, page in enumerate(document) for line in _page_lines(page, number)]
+        lines = [line for number in range(document.page_count) for line in _page_lines(document[number], number)]
     except RuntimeError as exc:
         raise UnreadableDocument(name, f"corrupt PDF: {str(exc).lower()}") from exc
     title = (document.metadata or {}).get("title") or None

@@ -15,6 +15,8 @@ _ABBREVIATIONS = frozenset(
 # Abbreviations that stand before a number: "No. 5", "Fig. 3", "pp. 12".
 _BEFORE_NUMBER = frozenset("no nos vol vols p pp fig figs art sec ch eq ref refs".split())
 _DOTTED = re.compile(r"^(?:[A-Za-z]\.)+[A-Za-z]?$|^[A-Z]$")
+# "1. Strengthening ...", "a. First ...", "iv. Then ...": the number of a list item, not a sentence.
+_ENUMERATOR = re.compile(r"^\s*(?:\d{1,3}|[A-Za-z]|[ivxlcIVXLC]{1,6})$")
 _OPENERS = "\"'“‘([「『-•"
 
 
@@ -39,7 +41,9 @@ def _split_line(text: str, start: int, end: int, spans: list[tuple[int, int]]) -
         nxt = match.group("next")
         if nxt is not None and not _starts_sentence(nxt):
             continue
-        if line[match.start()] == "." and _is_abbreviation(line[cut:match.start()], nxt):
+        if line[match.start()] == "." and (
+            _ENUMERATOR.match(line[cut:match.start()]) or _is_abbreviation(line[cut:match.start()], nxt)
+        ):
             continue
         _add(spans, start + cut, start + match.end(), text)
         cut = match.end()

@@ -36,4 +36,4 @@ def count_tokens(text: str) -> int:
 
 def count_word_pieces(text: str) -> int:
     """all-MiniLM-L6-v2 word pieces in ``text``, [CLS] and [SEP] included."""
-    return len(word_piece_tokenizer()(text, add_special_tokens=True, truncation=False)["input_ids"])
+    return len(word_piece_tokenizer()(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"])

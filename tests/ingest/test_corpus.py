@@ -115,6 +115,9 @@ def test_numbered_priorities_are_body_text_not_footnotes() -> None:
     assert "1. Strengthening industry-academia-government collaboration (including within government);" in doc.text
     passage = containing("report", "5. Growing the pool of talent with technical understanding.")
     assert passage.section == ("Executive Summary",)
+    sentences = [doc.text[s:e] for s, e in passage.sentences]
+    assert "1. Strengthening industry-academia-government collaboration (including within government);" in sentences
+    assert "5. Growing the pool of talent with technical understanding." in sentences
 
 
 def test_kioxia_section_and_bold_stripped() -> None:

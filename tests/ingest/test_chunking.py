@@ -1,0 +1,92 @@
+"""Sentence splitting and chunking on small texts: abbreviations, lists, wrapped lines, huge sentences."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ingest import Document, Section, chunk, count_tokens, parse
+from ingest.sentences import sentence_spans
+from ingest.tokens import count_word_pieces
+
+
+def sentences(text: str) -> list[str]:
+    return [text[s:e] for s, e in sentence_spans(text)]
+
+
+def test_sentence_boundaries() -> None:
+    text = (
+        "Key priorities include:\n1. Strengthening ties (e.g., government);\n2. Expanding demand.\n"
+        "We did it in FY2024. Then more. See Fig. 3 for Mr. Smith. J. Doe wrote it.\n"
+        "Funds in the U.S. provide capital. Startups (ex. OptQC) grew. Toyota Motor Co. Ltd. leads.\n"
+        "Resources are low. 1) Few firms, 2) few investors.\n"
+        "He asked “why?” Nobody knew!\n"
+        "日本は成長した。投資が続く。"
+    )
+    assert sentences(text) == [
+        "Key priorities include:",
+        "1. Strengthening ties (e.g., government);",
+        "2. Expanding demand.",
+        "We did it in FY2024.",
+        "Then more.",
+        "See Fig. 3 for Mr. Smith.",
+        "J. Doe wrote it.",
+        "Funds in the U.S. provide capital.",
+        "Startups (ex. OptQC) grew.",
+        "Toyota Motor Co. Ltd. leads.",
+        "Resources are low.",
+        "1) Few firms, 2) few investors.",
+        "He asked “why?”",
+        "Nobody knew!",
+        "日本は成長した。",
+        "投資が続く。",
+    ]
+
+
+def test_hard_wrapped_text_with_crlf(tmp_path: Path) -> None:
+    path = tmp_path / "wrapped.txt"
+    path.write_bytes(
+        b"Hard Wrapped Report\r\n\r\nIntroduction\r\n\r\n"
+        b"This is a paragraph of prose that has been hard wrapped at roughly seventy\r\n"
+        b"characters per line, as many plain text files are. It continues here on\r\n"
+        b"the third line. And ends.\r\n\r\nMethods\r\n\r\nWe did things.\r\n"
+    )
+    doc = parse(path)
+    assert doc.text == (
+        "Hard Wrapped Report\n\nIntroduction\n\nThis is a paragraph of prose that has been hard wrapped at "
+        "roughly seventy characters per line, as many plain text files are. It continues here on the third "
+        "line. And ends.\n\nMethods\n\nWe did things."
+    )
+    assert [s.path for s in doc.sections] == [("Hard Wrapped Report",), ("Introduction",), ("Methods",)]
+
+
+@pytest.mark.parametrize("budget", [50, 2000])
+def test_over_long_sentences_and_words_fit_the_embedding_model(budget: int) -> None:
+    body = " ".join(["supercalifragilistic antidisestablishmentarianism"] * 150) + ". " + "x" * 3000
+    text = f"Title\n\n{body}"
+    doc = Document(doc_id="long", title="Title", path="long.txt", sha256="0" * 64, text=text,
+                   sections=(Section(("Title",), 0, len(text)),))
+    result = chunk(doc, budget=budget)
+    assert len(result) > 2
+    covered = "".join(p.text for p in result).replace(" ", "")
+    assert covered == body.replace(" ", "")  # nothing lost, nothing repeated
+    for p in result:
+        assert count_word_pieces(p.text) <= 256
+        assert p.tokens == count_tokens(p.text) <= budget
+        assert p.text == text[p.start:p.end]
+
+
+def test_document_without_sections_and_bad_arguments() -> None:
+    doc = Document(doc_id="d", title="T", path="d.txt", sha256="0" * 64, text="One. Two.")
+    (passage,) = chunk(doc)
+    assert (passage.id, passage.section, passage.text) == ("d-0000", ("T",), "One. Two.")
+    with pytest.raises(ValueError):
+        chunk(doc, budget=0)
+    with pytest.raises(ValueError):
+        chunk(doc, overlap=-1)
+
+
+def test_count_tokens() -> None:
+    assert count_tokens("hello world") == 2
+    assert count_tokens("") == 0
