@@ -68,6 +68,8 @@ def _paragraph(
                 parts.append(child.text or "")
             elif child.tag in (_w("tab"), _w("br"), _w("cr")):
                 parts.append(" ")
+            elif child.tag == _w("noBreakHyphen"):
+                parts.append("-")
             elif child.tag in (_w("footnoteReference"), _w("endnoteReference")):
                 kind = "footnote" if child.tag == _w("footnoteReference") else "endnote"
                 key = (kind, child.get(_w("id")) or "")

@@ -18,7 +18,9 @@ _SUPERSCRIPT_FLAG = 1
 _BOLD_FLAG = 16
 _BULLET = re.compile(r"^[•·▪◦‣\-–*]\s+")
 _NOTE_START = re.compile(r"^\d{1,3}\s+\S")
-_TERMINAL = re.compile(r"[.!?:;][\"'”’)\]]*$")
+_DIGITS = re.compile(r"\d+")
+# Running headers and footers sit in the top or bottom margin band and repeat across pages.
+_MARGIN_BAND = 0.1
 
 
 @dataclass
@@ -30,6 +32,7 @@ class _Line:
     bottom: float
     page: int
     starts_with_mark: bool
+    in_margin: bool = False
 
 
 def load_pdf(raw: bytes, name: str) -> Loaded:
@@ -49,9 +52,10 @@ def load_pdf(raw: bytes, name: str) -> Loaded:
     except RuntimeError as exc:
         raise UnreadableDocument(name, f"corrupt PDF: {str(exc).lower()}") from exc
     title = (document.metadata or {}).get("title") or None
-    document.close()
+    lines = _without_running_lines(lines, document.page_count) if document.page_count > 1 else lines
     if not lines:
         raise UnreadableDocument(name, "no text found (scanned PDF?)")
+    document.close()
     units, marked = _paragraphs(lines)
     return Loaded(units=units, title=title, marked_headings=marked, superscript_markers=False)
 
@@ -59,6 +63,7 @@ def load_pdf(raw: bytes, name: str) -> Loaded:
 def _page_lines(page: object, number: int) -> list[_Line]:
     out: list[_Line] = []
     data = page.get_text("dict")  # type: ignore[attr-defined]
+    height = data.get("height") or 1.0
     for block in data["blocks"]:
         for line in block.get("lines", ()):
             spans = [s for s in line["spans"] if s["text"]]
@@ -80,9 +85,20 @@ def _page_lines(page: object, number: int) -> list[_Line]:
             if text.isdigit():  # a page number
                 continue
             bold = all(s["flags"] & _BOLD_FLAG for s in spans if s["text"].strip())
-            out.append(_Line(text, round(size * 2) / 2, bold, line["bbox"][1], line["bbox"][3], number,
-                             starts_with_mark))
+            top, bottom = line["bbox"][1], line["bbox"][3]
+            in_margin = bottom < height * _MARGIN_BAND or top > height * (1 - _MARGIN_BAND)
+            out.append(_Line(text, round(size * 2) / 2, bold, top, bottom, number, starts_with_mark, in_margin))
     return out
+
+
+def _without_running_lines(lines: list[_Line], pages: int) -> list[_Line]:
+    """Drop a margin line whose text (digits aside: "Page 3 of 9") recurs on half the pages or more."""
+    seen: dict[str, set[int]] = {}
+    for line in lines:
+        if line.in_margin:
+            seen.setdefault(_DIGITS.sub("#", line.text), set()).add(line.page)
+    running = {text for text, on in seen.items() if len(on) >= max(2, pages / 2)}
+    return [ln for ln in lines if not (ln.in_margin and _DIGITS.sub("#", ln.text) in running)]
 
 
 def _is_superscript(span: dict, size: float, baseline: float) -> bool:
@@ -120,8 +136,6 @@ def _paragraphs(lines: list[_Line]) -> tuple[list[Unit], bool]:
             or line.starts_with_mark
             or (line.size < body and _NOTE_START.match(line.text) is not None)
         )
-        if new_block and prev is not None and current is not None and prev.page != line.page:
-            new_block = _TERMINAL.search(current.text) is not None or not line.text[:1].islower()
         if new_block:
             text = line.text[bullet.end():] if bullet else line.text
             current = Unit(text, kind="item" if bullet else ("para" if marked else "text"))

@@ -240,3 +240,49 @@ def test_plain_text_footnote_markers_in_brackets(tmp_path: Path) -> None:
     assert doc.text == "Plain Notes\n\nBody one cites a source. Body two does not."
     assert doc.markers == ((len("Plain Notes\n\nBody one cites a source."), "1"),)
     assert doc.footnote("1").urls == (METI,)
+
+
+class _PagedPDF(FPDF):
+    def header(self) -> None:
+        self.set_font("Helvetica", "", 9)
+        self.cell(0, 8, "CET Index 2025 - Japan", new_x="LMARGIN", new_y="NEXT")
+
+    def footer(self) -> None:
+        self.set_y(-15)
+        self.set_font("Helvetica", "", 9)
+        self.cell(0, 8, f"Page {self.page_no()} of 2")
+
+
+def test_pdf_sentence_across_page_and_footnote_block(tmp_path: Path) -> None:
+    pdf = _PagedPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 16)
+    pdf.cell(0, 10, "Biotechnologies", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 11)
+    pdf.write(6, "Such funds are largely absent in Japan.")
+    pdf.char_vpos = "SUP"
+    pdf.write(6, "9")
+    pdf.char_vpos = "LINE"
+    pdf.write(6, " These efforts also include facilitating the")
+    pdf.set_y(-40)
+    pdf.set_font("Helvetica", "", 8)
+    pdf.char_vpos = "SUP"
+    pdf.write(4, "9")
+    pdf.char_vpos = "LINE"
+    pdf.write(4, " Nagayoshi, Ryo. Challenges in Drug Discovery. https://www.kantei.go.jp/x.pdf.")
+    pdf.add_page()
+    pdf.set_font("Helvetica", "", 11)
+    pdf.write(6, "matching of managerial talent and leadership. The end.")
+    path = tmp_path / "paged.pdf"
+    pdf.output(str(path))
+    doc = parse(path)
+    assert doc.text == (
+        "Biotechnologies\n\nSuch funds are largely absent in Japan. These efforts also include facilitating "
+        "the matching of managerial talent and leadership. The end."
+    )
+    assert [(c.marker, c.urls) for c in doc.footnotes] == [("9", ("https://www.kantei.go.jp/x.pdf",))]
+    assert doc.markers == ((len("Biotechnologies\n\nSuch funds are largely absent in Japan."), "9"),)
+    (passage,) = chunk(doc)
+    assert "These efforts also include facilitating the matching of managerial talent and leadership." in [
+        doc.text[s:e] for s, e in passage.sentences
+    ]
