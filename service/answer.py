@@ -32,8 +32,12 @@ class AnswerSettings:
     semantic_weight: float = 0.55
     lexical_weight: float = 0.45
     rank_weight: float = 0.05
-    # A sentence answers only if its combined score reaches this (calibrated on the eval set).
+    # A sentence answers only if its combined score reaches this (calibrated on the eval set) ...
     min_score: float = 0.42
+    # ... and it is about the question at all: sharing words is not enough ("the capital of France").
+    min_semantic: float = 0.40
+    # Headings and list stubs ("Japan") are not answers.
+    min_words: int = 4
     # Further quotes must score within this share of the best one.
     relative_floor: float = 0.8
     max_quotes: int = 3
@@ -63,7 +67,7 @@ class Answerer:
         self.index = index
         self.settings = settings or AnswerSettings()
         self.idf = Idf(p.text for p in index.passages)
-        self._passage_terms = {p.id: set(terms(p.text)) for p in index.passages}
+        self._sentence_terms: dict[tuple[str, int, int], set[str]] = {}
 
     @classmethod
     def from_index_dir(cls, index_dir: Path, settings: AnswerSettings | None = None) -> Answerer:
@@ -108,7 +112,15 @@ class Answerer:
             semantic = vectors @ query_vector
             rank_bonus = s.rank_weight * (1.0 - rank / max(len(hits), 1))
             for (start, end), sem, vec in zip(spans, semantic, vectors, strict=True):
-                lex = coverage(query_terms, set(terms(text[start:end])), self.idf)
+                key = (passage.doc_id, int(start), int(end))
+                sentence_terms = self._sentence_terms.get(key)
+                if sentence_terms is None:
+                    sentence = text[start:end]
+                    sentence_terms = set(terms(sentence)) if len(sentence.split()) >= s.min_words else set()
+                    self._sentence_terms[key] = sentence_terms
+                if not sentence_terms:
+                    continue
+                lex = coverage(query_terms, sentence_terms, self.idf)
                 score = s.semantic_weight * float(sem) + s.lexical_weight * lex + rank_bonus
                 out.append(_Candidate(rank, passage.id, passage.doc_id, int(start), int(end), float(sem), lex,
                                       score, vec))
@@ -117,6 +129,7 @@ class Answerer:
     def _choose(self, query: str, query_vector: np.ndarray, hits: list[Hit]) -> list[_Candidate]:
         s = self.settings
         candidates = sorted(self._candidates(query, query_vector, hits), key=lambda c: -c.score)
+        candidates = [c for c in candidates if c.semantic >= s.min_semantic]
         if not candidates or candidates[0].score < s.min_score:
             return []
         floor = max(s.min_score, s.relative_floor * candidates[0].score)

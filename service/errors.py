@@ -79,7 +79,9 @@ def install(app: FastAPI) -> None:
         message, field = describe_validation(exc)
         errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
                   for e in exc.errors()[:20]]
-        return JSONResponse(status_code=422, content=_body(request, 422, message, field, {"errors": errors}))
+        # OpenAI answers invalid requests with 400, and its SDKs raise BadRequestError on it.
+        status = 400 if request.url.path.startswith("/v1/") else 422
+        return JSONResponse(status_code=status, content=_body(request, status, message, field, {"errors": errors}))
 
     @app.exception_handler(FootnoteError)
     async def _domain(request: Request, exc: FootnoteError) -> JSONResponse:
