@@ -97,7 +97,9 @@ class Answer(BaseModel):
                 line = f"[{note.n}] {where} (chars {note.start}-{note.end})"
                 for cite in note.citations:
                     urls = " ".join(cite.urls)
-                    line += f"\n    cites [{cite.marker}] {cite.text}" + (f" <{urls}>" if urls and urls not in cite.text else "")
+                    line += f"\n    cites [{cite.marker}] {cite.text}"
+                    if urls and urls not in cite.text:
+                        line += f" <{urls}>"
                 lines.append(line)
         return "\n".join(lines)
 

@@ -163,7 +163,8 @@ def test_api_key_guards_everything_but_health(corpus_index: Path, monkeypatch: p
         r = c.post("/answer", json={"question": "What is Rapidus?"})
         assert r.status_code == 401
         assert "FOOTNOTE_API_KEY" in r.json()["detail"]
-        assert c.get("/documents/technology-policy-of-japan", headers={"Authorization": "Bearer nope"}).status_code == 401
+        wrong = {"Authorization": "Bearer nope"}
+        assert c.get("/documents/technology-policy-of-japan", headers=wrong).status_code == 401
         ok = c.post("/answer", json={"question": "What is Rapidus?"}, headers={"Authorization": "Bearer s3cret"})
         assert ok.status_code == 200
 
