@@ -151,8 +151,8 @@ def evaluate_index(
     answer_ms: list[float] = []
     search_ms: dict[str, list[float]] = {mode: [] for mode in modes}
     for i, q in enumerate(questions):
-        request = AnswerRequest(question=q.question, history=[Turn(role=r, content=c) for r, c in q.history],
-                                top_k=top_k)  # type: ignore[arg-type]
+        history = [Turn.model_validate({"role": r, "content": c}) for r, c in q.history]
+        request = AnswerRequest(question=q.question, history=history, top_k=top_k)
         judged = judge(q, index, by_doc)
         record: dict[str, Any] = {**q.to_dict(), "relevant": judged.grades, "answer": None, "retrieval": {}}
         if answers:
@@ -285,6 +285,25 @@ def run_eval(sets: Sequence[Path], index_dir: Path, modes: Sequence[str] = MODES
     return evaluate_index(index, questions, modes=modes, config=config, **kwargs)
 
 
+THRESHOLDS = Path(__file__).resolve().parent / "thresholds.json"
+
+
+def check_thresholds(report: dict[str, Any], path: Path = THRESHOLDS) -> list[str]:
+    """The minimums of ``thresholds.json`` that ``report`` falls below, as lines (empty: all met)."""
+    limits = json.loads(Path(path).read_text("utf-8"))
+    below = []
+    for mode, minimums in limits.get("retrieval", {}).items():
+        for name, minimum in minimums.items():
+            value = report["retrieval"].get(mode, {}).get(name)
+            if value is not None and value < minimum:
+                below.append(f"{mode} {name} {value:.3f} < {minimum}")
+    for name, minimum in limits.get("answers", {}).items():
+        value = (report.get("answers") or {}).get(name)
+        if value is not None and value < minimum:
+            below.append(f"answers {name} {value:.3f} < {minimum}")
+    return below
+
+
 def read_report(path: Path) -> dict[str, Any]:
     try:
         report = json.loads(Path(path).read_text("utf-8"))
@@ -301,6 +320,11 @@ def run_cli(sets: list[Path], index_dir: Path, modes: list[str], report_dir: Pat
     from eval.compare import compare, format_compare
     from eval.report import format_table, write_reports
 
+    if not modes:
+        raise InputError("no retrieval modes given: use --modes hybrid,dense,bm25")
+    for mode in modes:
+        if mode not in MODES:
+            raise InputError(f"unknown search mode {mode!r}: use one of {', '.join(MODES)}")
     if beir_dir is not None:
         from eval.beir import format_beir, run_beir
 
@@ -313,13 +337,14 @@ def run_cli(sets: list[Path], index_dir: Path, modes: list[str], report_dir: Pat
             (report_dir / "beir.json").write_text(json.dumps(result, indent=2), "utf-8")
             echo(f"wrote {report_dir / 'beir.json'}")
         return result
-    if not modes:
-        raise InputError("no retrieval modes given: use --modes hybrid,dense,bm25")
     old = read_report(compare_to) if compare_to is not None else None
     report = run_eval(sets, index_dir, modes)
     if old is not None:
         report["compare"] = compare(old, report)
     echo(format_table(report))
+    if not sets:
+        below = check_thresholds(report)
+        echo("thresholds (eval/thresholds.json): " + ("met" if not below else "BELOW: " + "; ".join(below)))
     if old is not None:
         echo(format_compare(report["compare"]))
     if report_dir is not None:
