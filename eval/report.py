@@ -132,7 +132,8 @@ table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ddd;padding:
 th{background:#f3f3f3;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .fail{background:#fff4f4}.ok{color:#2b8a3e}.bad{color:#c92a2a;font-weight:600}.muted{color:#777;font-size:12px}
 .charts{display:flex;gap:24px;flex-wrap:wrap}blockquote{margin:4px 0;padding-left:8px;border-left:3px solid #ccc}
-details{margin-top:4px}ol.hits{margin:4px 0;padding-left:22px}li.rel{background:#ebfbee}
+details{margin-top:4px}table.q{table-layout:fixed;width:100%}table.q td{overflow-wrap:anywhere}
+ol.hits{margin:4px 0;padding-left:22px}li.rel{background:#ebfbee}
 """
 
 
@@ -194,7 +195,7 @@ def _question_row(q: dict[str, Any], modes: list[str]) -> str:
             for f in ans["footnotes"]) or f"<em>{escape(ans['text'])}</em>"
         checks = (f"found {_mark(ans['answer_found'])}<br>quoted {_mark(ans['evidence_quoted'])}"
                   if q["answerable"] else f"abstained {_mark(not ans['grounded'])}")
-        cells.append(f"<td>{quotes}</td><td>{checks}<br>verbatim {_mark(ans['all_verbatim'])}"
+        cells.append(f"<td class=\"a\">{quotes}</td><td>{checks}<br>verbatim {_mark(ans['all_verbatim'])}"
                      f"<div class=\"muted\">{ans['latency_ms']:.1f} ms</div></td>")
     failures = "".join(f"<div class=\"bad\">{escape(f)}</div>" for f in q["failures"])
     hits = []
@@ -209,20 +210,33 @@ def _question_row(q: dict[str, Any], modes: list[str]) -> str:
     return f"<tr{cls}>" + "".join(cells) + "</tr>"
 
 
+LOWER_IS_BETTER = ("latency", "false_abstention")
+
+
+def _delta_cell(name: str, v: dict[str, float] | None) -> str:
+    if v is None:
+        return "<td></td>"
+    delta = v["delta"]
+    better = delta < 0 if name.startswith(LOWER_IS_BETTER) else delta > 0
+    mark = "" if abs(delta) < 1e-12 or name == "footnotes" else (' class="ok"' if better else ' class="bad"')
+    return f'<td class="n">{_num(v["old"])} &rarr; {_num(v["new"])} <span{mark}>({delta:+.3f})</span></td>'
+
+
 def _compare_section(result: dict[str, Any]) -> str:
-    parts = [f"<h2>Compared with the report of {escape(str(result.get('old_created')))}</h2><table>"
-             "<tr><th>group</th><th>metric</th><th>old</th><th>new</th><th>delta</th></tr>"]
-    for group, values in result["deltas"].items():
-        for name, v in values.items():
-            parts.append(f"<tr><td>{escape(group)}</td><td>{escape(name)}</td><td class=\"n\">{_num(v['old'])}</td>"
-                         f"<td class=\"n\">{_num(v['new'])}</td><td class=\"n\">{v['delta']:+.3f}</td></tr>")
-    parts.append("</table>")
+    parts = [f"<h2>Compared with the report of {escape(str(result.get('old_created')))}</h2>"]
     for key in ("regressed", "improved", "mixed"):
         rows = result[key]
         parts.append(f"<h3>{key} ({len(rows)})</h3><ul>")
         parts.extend(f"<li><b>{escape(r['id'])}</b> {escape(r['question'])}: "
                      f"{escape('; '.join(r['better'] + r['worse']))}</li>" for r in rows)
         parts.append("</ul>")
+    groups = list(result["deltas"])
+    names = list(dict.fromkeys(name for values in result["deltas"].values() for name in values))
+    parts.append("<table><tr><th>metric</th>" + "".join(f"<th>{escape(g)}</th>" for g in groups) + "</tr>")
+    for name in names:
+        parts.append(f"<tr><td>{escape(name)}</td>"
+                     + "".join(_delta_cell(name, result["deltas"][g].get(name)) for g in groups) + "</tr>")
+    parts.append("</table>")
     return "".join(parts)
 
 
@@ -235,7 +249,9 @@ def render_html(report: dict[str, Any]) -> str:
     failed = sum(1 for q in questions if q["failures"])
     config_rows = "".join(f"<tr><td>{escape(str(k))}</td><td>{escape(json.dumps(v, ensure_ascii=False))}</td></tr>"
                           for k, v in cfg.items())
-    head = ("<tr><th>id</th><th>question</th>" + "".join(f"<th>{escape(m)} rank</th>" for m in modes)
+    widths = ["9%", "20%", *(["5%"] * len(modes)), "", "8%", "22%"]
+    head = ("<colgroup>" + "".join(f'<col style="width:{w}">' if w else "<col>" for w in widths) + "</colgroup>"
+            + "<tr><th>id</th><th>question</th>" + "".join(f"<th>{escape(m)} rank</th>" for m in modes)
             + "<th>answer</th><th>checks</th><th>failures and retrieved passages</th></tr>")
     body = [
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">",
@@ -250,7 +266,7 @@ def render_html(report: dict[str, Any]) -> str:
         "</div>",
         "<h2>By kind of question</h2>", _by_kind_table(report["by_kind"]),
         _compare_section(report["compare"]) if report.get("compare") else "",
-        f"<h2>Questions (failures first)</h2><table>{head}",
+        f"<h2>Questions (failures first)</h2><table class=\"q\">{head}",
         *(_question_row(q, modes) for q in questions),
         "</table>",
         f"<h2>Configuration</h2><table>{config_rows}</table>",
