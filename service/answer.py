@@ -9,6 +9,7 @@ text by offsets, so they are the document's own words by construction.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,17 +30,17 @@ NOT_FOUND = "Not found in the documents."
 class AnswerSettings:
     """The knobs of sentence choice; defaults measured on the eval set (see README, Evals)."""
 
-    semantic_weight: float = 0.55
-    lexical_weight: float = 0.45
+    semantic_weight: float = 0.7
+    lexical_weight: float = 0.3
     rank_weight: float = 0.05
     # A sentence answers only if its combined score reaches this (calibrated on the eval set) ...
-    min_score: float = 0.42
+    min_score: float = 0.35
     # ... and it is about the question at all: sharing words is not enough ("the capital of France").
     min_semantic: float = 0.40
     # Headings and list stubs ("Japan") are not answers.
     min_words: int = 4
     # Further quotes must score within this share of the best one.
-    relative_floor: float = 0.8
+    relative_floor: float = 0.7
     max_quotes: int = 3
     # MMR: how much similarity to an already chosen quote costs.
     diversity: float = 0.5
@@ -130,6 +131,9 @@ class Answerer:
         s = self.settings
         candidates = sorted(self._candidates(query, query_vector, hits), key=lambda c: -c.score)
         candidates = [c for c in candidates if c.semantic >= s.min_semantic]
+        if wants_quantity(query):
+            # "How many ...?" is answered only by a sentence that states a quantity.
+            candidates = [c for c in candidates if states_quantity(self._text(c))]
         if not candidates or candidates[0].score < s.min_score:
             return []
         floor = max(s.min_score, s.relative_floor * candidates[0].score)
@@ -153,6 +157,9 @@ class Answerer:
             chosen.append(best)
         return chosen
 
+    def _text(self, cand: _Candidate) -> str:
+        return self.index.documents[cand.doc_id].text[cand.start : cand.end]
+
     def _footnote(self, n: int, cand: _Candidate) -> Footnote:
         doc = self.index.documents[cand.doc_id]
         passage = self.index.passage(cand.passage_id)
@@ -170,6 +177,27 @@ class Answerer:
                 for c in doc.citations_between(cand.start, cand.end)
             ],
         )
+
+
+_QUANTITY_QUESTION = re.compile(
+    r"\b(how\s+(many|much|long|often|large|big)|what\s+(year|percentage|share|amount|number)"
+    r"|which\s+year|in\s+what\s+year|when\s+did)\b",
+    re.I,
+)
+_QUANTITY = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|hundred|thousand"
+    r"|million|billion|trillion|twice|double|half|dozen|first|second|third|fourth|fifth|decade|century)\b",
+    re.I,
+)
+
+
+def wants_quantity(question: str) -> bool:
+    """True for questions whose answer is a number, an amount or a date."""
+    return bool(_QUANTITY_QUESTION.search(question))
+
+
+def states_quantity(sentence: str) -> bool:
+    return bool(_QUANTITY.search(sentence))
 
 
 def passage_out(hit: Hit) -> PassageOut:

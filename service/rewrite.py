@@ -35,8 +35,11 @@ def _content_runs(question: str) -> list[str]:
         if not bare[0].isalnum() or bare in STOP_WORDS or bare in _QUESTION_WORDS:
             runs.append([])
             continue
-        # A proper name and the common words beside it are separate phrases ("Rapidus" / "install").
-        if runs[-1] and runs[-1][-1][:1].isupper() != token[:1].isupper():
+        # A proper name and the common words beside it are separate phrases ("Rapidus" / "install");
+        # numbers stay with their word ("Society 5.0").
+        if runs[-1] and token[:1].isalpha() and runs[-1][-1][:1].isalpha() and (
+            runs[-1][-1][:1].isupper() != token[:1].isupper()
+        ):
             runs.append([])
         runs[-1].append(token[:-2] if token.lower().endswith(("'s", "’s")) else token)
         if token.lower().endswith(("'s", "’s")):
@@ -131,6 +134,10 @@ def standalone_from(question: str, previous: str, idf: Idf, similar: Similar | N
                 scores = similar(topic, runs) if similar else [0.0] * len(runs)
                 ranked = [score + 0.15 * i / len(runs) for i, score in enumerate(scores)]
                 target = runs[max(range(len(runs)), key=ranked.__getitem__)]
+                prep = re.match(r"(in|on|for|about|of|with|at)\s+(.+)", topic, re.I)
+                if prep and re.search(rf"\b{prep.group(1)}\s+{re.escape(target)}", previous, re.I):
+                    # "and in quantum?" against "... rank in biotech?": swap the topic, keep one "in".
+                    topic = prep.group(2)
                 if target in previous:
                     return previous.replace(target, topic, 1)
             return f"{previous.rstrip('?.! ')} {topic}?"
