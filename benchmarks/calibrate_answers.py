@@ -27,7 +27,7 @@ def main() -> None:
 
     from eval.dataset import load_set
     from index.build import update_index
-    from service.answer import AnswerSettings, Answerer
+    from service.answer import Answerer, AnswerSettings
     from service.models import AnswerRequest, Turn
 
     update_index([ROOT / "corpus"], args.index, chunk_tokens=args.chunk_tokens, overlap=0, echo=lambda s: None)
