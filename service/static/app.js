@@ -1,0 +1,378 @@
+// The Footnote chat page. Everything a document says is put on the page as text (textContent, text
+// nodes), never parsed as HTML, so a document holding markup shows that markup and runs nothing.
+"use strict";
+
+(() => {
+  const STORE_KEY = "footnote.conversation.v1";
+  const KEY_KEY = "footnote.apiKey";
+  const NOT_FOUND = "Not found in the documents.";
+  const MAX_HISTORY = 50; // turns the server accepts (FOOTNOTE_MAX_HISTORY_TURNS)
+  const MAX_TURN_CHARS = 20000;
+
+  const $ = (id) => document.getElementById(id);
+  const log = $("conversation");
+  const form = $("ask");
+  const input = $("question");
+  const send = $("send");
+  const searching = $("searching");
+  const panel = $("panel");
+  const panelTitle = $("panel-title");
+  const detail = $("footnote-detail");
+  const dialog = $("document-dialog");
+  const keyInput = $("api-key");
+
+  /** turns: [{question, answer: {answer, grounded, query, footnotes}}] */
+  let turns = load();
+  let busy = false;
+  const documents = new Map(); // doc_id -> Promise<document>
+
+  // -- DOM helpers: text only ------------------------------------------------------------------
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (name === "class") node.className = value;
+      else if (name === "text") node.textContent = value;
+      else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+      else node.setAttribute(name, value === true ? "" : String(value));
+    }
+    for (const child of children.flat()) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(typeof child === "string" ? document.createTextNode(child) : child);
+    }
+    return node;
+  }
+
+  /** Only http(s) links: a document's citation could hold any scheme (javascript:...). */
+  function safeUrl(raw) {
+    try {
+      const url = new URL(raw);
+      return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
+    } catch {
+      return null;
+    }
+  }
+
+  function externalLink(url, text) {
+    return el("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, text || url);
+  }
+
+  function wherePath(note) {
+    return [note.title, ...(note.section || [])].join(" › ");
+  }
+
+  // -- storage ---------------------------------------------------------------------------------
+
+  function load() {
+    try {
+      const data = JSON.parse(localStorage.getItem(STORE_KEY) || "[]");
+      const valid = (t) => t && typeof t.question === "string" && t.answer && Array.isArray(t.answer.footnotes);
+      return Array.isArray(data) ? data.filter(valid) : [];
+    } catch {
+      return [];
+    }
+  }
+
+  function save() {
+    try {
+      localStorage.setItem(STORE_KEY, JSON.stringify(turns));
+    } catch {
+      /* storage full or disabled: the conversation still works, it just won't survive a reload */
+    }
+  }
+
+  function apiHeaders() {
+    const headers = { "Content-Type": "application/json", Accept: "application/json" };
+    const key = (localStorage.getItem(KEY_KEY) || "").trim();
+    if (key) headers.Authorization = `Bearer ${key}`;
+    return headers;
+  }
+
+  async function api(path, options) {
+    const response = await fetch(path, { ...options, headers: apiHeaders() });
+    let body = null;
+    try {
+      body = await response.json();
+    } catch {
+      body = null;
+    }
+    if (!response.ok) {
+      const error = new Error((body && body.detail) || `the server answered ${response.status}`);
+      error.status = response.status;
+      throw error;
+    }
+    return body;
+  }
+
+  // -- rendering the conversation --------------------------------------------------------------
+
+  function renderAnswerText(text, footnotes, index) {
+    const known = new Set(footnotes.map((n) => n.n));
+    return text.split(/\n{2,}/).filter((p) => p.trim()).map((paragraph) => {
+      const p = el("p", { class: "quote" });
+      let last = 0;
+      for (const match of paragraph.matchAll(/\[(\d+)\]/g)) {
+        const n = Number(match[1]);
+        if (!known.has(n)) continue;
+        p.append(paragraph.slice(last, match.index));
+        p.append(el("sup", {}, marker(index, n)));
+        last = match.index + match[0].length;
+      }
+      p.append(paragraph.slice(last));
+      return p;
+    });
+  }
+
+  function marker(index, n) {
+    return el("a", {
+      href: `#fn-${index}-${n}`,
+      class: "marker",
+      "aria-label": `footnote ${n}`,
+      "data-turn": index,
+      "data-n": n,
+      onclick: (event) => {
+        event.preventDefault();
+        openFootnote(index, n);
+      },
+    }, `[${n}]`);
+  }
+
+  function renderTurn(turn, index) {
+    const article = el("article", { class: "turn", "data-turn": index });
+    article.append(el("div", { class: "question" }, el("span", { class: "who" }, "You"), el("p", {}, turn.question)));
+    const reply = el("div", { class: "reply" });
+    article.append(reply);
+    if (turn.answer) fillReply(reply, turn, index);
+    return article;
+  }
+
+  function fillReply(reply, turn, index) {
+    reply.replaceChildren();
+    const answer = turn.answer;
+    reply.append(el("span", { class: "who" }, "Footnote"));
+    if (answer.query && normalize(answer.query) !== normalize(turn.question)) {
+      reply.append(el("p", { class: "rewritten" }, "Searched for: ", el("q", { class: "query" }, answer.query)));
+    }
+    if (!answer.grounded || !answer.footnotes.length) {
+      reply.append(el("p", { class: "not-found" }, NOT_FOUND));
+      return;
+    }
+    reply.append(...renderAnswerText(answer.answer, answer.footnotes, index));
+    const sources = el("ol", { class: "sources", "aria-label": "Sources" });
+    for (const note of answer.footnotes) {
+      sources.append(el("li", { id: `fn-${index}-${note.n}`, value: note.n },
+        el("button", {
+          type: "button",
+          class: "source",
+          onclick: () => openFootnote(index, note.n),
+        }, wherePath(note))));
+    }
+    reply.append(sources);
+  }
+
+  function normalize(text) {
+    return text.trim().replace(/\s+/g, " ").replace(/[?.!\s]+$/, "").toLowerCase();
+  }
+
+  function renderAll() {
+    log.replaceChildren();
+    if (!turns.length) {
+      log.append(el("p", { id: "empty", class: "empty" },
+        "Ask a question about the documents. Every answer is a verbatim quote; open a footnote to see its " +
+        "source and where it stands in the document."));
+    }
+    turns.forEach((turn, index) => log.append(renderTurn(turn, index)));
+  }
+
+  // -- asking ----------------------------------------------------------------------------------
+
+  function historyFor(previous) {
+    const history = [];
+    for (const turn of previous) {
+      history.push({ role: "user", content: turn.question.slice(0, MAX_TURN_CHARS) });
+      history.push({ role: "assistant", content: turn.answer.answer.slice(0, MAX_TURN_CHARS) });
+    }
+    return history.slice(-MAX_HISTORY);
+  }
+
+  function setBusy(on) {
+    busy = on;
+    log.setAttribute("aria-busy", on ? "true" : "false");
+    searching.hidden = !on;
+    send.disabled = on;
+  }
+
+  async function ask(question) {
+    const empty = $("empty");
+    if (empty) empty.remove();
+    const index = turns.length;
+    const turn = { question, answer: null };
+    const article = renderTurn(turn, index);
+    log.append(article);
+    article.scrollIntoView({ block: "end" });
+    setBusy(true);
+    try {
+      const body = await api("/answer", {
+        method: "POST",
+        body: JSON.stringify({ question, history: historyFor(turns) }),
+      });
+      turn.answer = { answer: body.answer, grounded: body.grounded, query: body.query, footnotes: body.footnotes };
+      turns.push(turn);
+      save();
+      fillReply(article.querySelector(".reply"), turn, index);
+    } catch (error) {
+      article.classList.add("failed");
+      const reply = article.querySelector(".reply");
+      reply.replaceChildren(el("p", { class: "error", role: "alert" }, `Could not answer: ${error.message}`));
+      if (error.status === 401) {
+        $("settings").open = true;
+        reply.append(el("p", { class: "hint" }, "Enter the server's API key under “API key”, then ask again."));
+        keyInput.focus();
+      }
+    } finally {
+      setBusy(false);
+      article.scrollIntoView({ block: "end" });
+    }
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const question = input.value.trim();
+    if (!question || busy) return;
+    input.value = "";
+    ask(question);
+  });
+
+  $("new-conversation").addEventListener("click", () => {
+    turns = [];
+    save();
+    closePanel();
+    renderAll();
+    input.focus();
+  });
+
+  keyInput.value = localStorage.getItem(KEY_KEY) || "";
+  keyInput.addEventListener("input", () => localStorage.setItem(KEY_KEY, keyInput.value.trim()));
+  $("key-form").addEventListener("submit", (event) => {
+    event.preventDefault(); // Enter in the key field: done, back to the question
+    $("settings").open = false;
+    input.focus();
+  });
+
+  // -- a footnote: its quote, where it stands, the source the document cites ------------------
+
+  function citationItem(citation) {
+    const item = el("li", { class: "citation" });
+    if (citation.marker) item.append(el("span", { class: "cite-marker" }, citation.marker), " ");
+    let text = citation.text || "";
+    const urls = (citation.urls || []).map((u) => [u, safeUrl(u)]).filter(([, safe]) => safe);
+    // Link each URL where the citation text spells it; list the ones it does not after the text.
+    const parts = [];
+    const unplaced = [];
+    for (const [raw, safe] of urls) {
+      const at = text.indexOf(raw);
+      if (at < 0) {
+        unplaced.push(safe);
+        continue;
+      }
+      parts.push(text.slice(0, at), externalLink(safe, raw));
+      text = text.slice(at + raw.length);
+    }
+    parts.push(text);
+    item.append(...parts.filter((p) => p !== ""));
+    for (const url of unplaced) item.append(" ", externalLink(url));
+    return item;
+  }
+
+  function openFootnote(index, n) {
+    const turn = turns[index];
+    const note = turn && turn.answer.footnotes.find((f) => f.n === n);
+    if (!note) return;
+    panel.hidden = false;
+    panelTitle.textContent = `Footnote ${n}`;
+    const children = [
+      el("blockquote", { class: "fn-quote" }, note.quote),
+      el("p", { class: "where" }, el("span", { class: "doc-title" }, note.title),
+        ...(note.section || []).map((s) => ` › ${s}`)),
+    ];
+    if (note.citations && note.citations.length) {
+      children.push(el("h3", {}, "Cited source"), el("ul", { class: "citations" }, note.citations.map(citationItem)));
+    } else {
+      children.push(el("p", { class: "hint" }, "The document cites no source for this passage."));
+    }
+    children.push(el("button", {
+      type: "button",
+      class: "show-in-document",
+      onclick: () => showInDocument(note),
+    }, "Show in document"));
+    detail.replaceChildren(...children);
+    for (const m of log.querySelectorAll(".marker.active")) m.classList.remove("active");
+    const active = log.querySelector(`.marker[data-turn="${index}"][data-n="${n}"]`);
+    if (active) active.classList.add("active");
+    panelTitle.focus({ preventScroll: true });
+    panel.scrollIntoView({ block: "nearest" });
+  }
+
+  function closePanel() {
+    panel.hidden = true;
+    detail.replaceChildren();
+    for (const m of log.querySelectorAll(".marker.active")) m.classList.remove("active");
+  }
+
+  $("close-panel").addEventListener("click", () => {
+    const active = log.querySelector(".marker.active");
+    closePanel();
+    (active || input).focus();
+  });
+
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && !panel.hidden && !dialog.open) {
+      const active = log.querySelector(".marker.active");
+      closePanel();
+      (active || input).focus();
+    }
+  });
+
+  // -- the document, with the quote highlighted -----------------------------------------------
+
+  function fetchDocument(docId) {
+    if (!documents.has(docId)) {
+      const pending = api(`/documents/${encodeURIComponent(docId)}`, { method: "GET" });
+      pending.catch(() => documents.delete(docId));
+      documents.set(docId, pending);
+    }
+    return documents.get(docId);
+  }
+
+  async function showInDocument(note) {
+    const title = $("document-title");
+    const where = $("document-where");
+    const body = $("document-text");
+    title.textContent = note.title;
+    where.textContent = (note.section || []).join(" › ");
+    body.replaceChildren(el("p", { class: "hint" }, "Loading the document…"));
+    body.setAttribute("aria-busy", "true");
+    if (!dialog.open) dialog.showModal();
+    try {
+      const doc = await fetchDocument(note.doc_id);
+      const text = doc.text;
+      const mark = el("mark", { id: "quote-mark" }, text.slice(note.start, note.end));
+      body.replaceChildren(text.slice(0, note.start), mark, text.slice(note.end));
+      mark.scrollIntoView({ block: "center" });
+    } catch (error) {
+      body.replaceChildren(el("p", { class: "error", role: "alert" }, `Could not load the document: ${error.message}`));
+    } finally {
+      body.setAttribute("aria-busy", "false");
+    }
+  }
+
+  $("close-document").addEventListener("click", () => dialog.close());
+  dialog.addEventListener("click", (event) => {
+    if (event.target === dialog) dialog.close(); // a click on the backdrop
+  });
+
+  renderAll();
+  if (turns.length) log.lastElementChild.scrollIntoView({ block: "end" });
+  input.focus();
+})();
