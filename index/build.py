@@ -10,6 +10,7 @@ Each run that changes something writes a new version folder and switches to it a
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import sys
 import time
@@ -22,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from footnote.errors import DocumentError, IndexError_, InputError, NothingIngested
-from index import store, versions
+from index import milvus_store, store, versions
 from index.embed import Embedder, expected_model_sha256, get_embedder
 from index.text import dense_text
 from index.writer import Previous, gather_vectors, read_previous, sentence_texts, write_version
@@ -88,12 +89,17 @@ def update_index(
     embedder: Embedder | None = None,
     dense_kind: str | None = None,
     progress: bool | None = None,
+    store: str | None = None,
+    milvus_uri: str | None = None,
+    ray: str | None = None,
 ) -> UpdateReport:
     """Make the index at ``index_dir`` hold exactly the supported files under ``paths``.
 
     ``echo`` gets one line per skipped file (``skipped <path>: <reason>``) and per notable event.
     ``dense_kind`` is auto|flat|hnsw (auto: by size). ``progress``: None shows tqdm bars only for large
     inputs. Raises ``InputError`` for a missing path, ``NothingIngested`` when no document results.
+    ``store`` faiss|milvus and ``milvus_uri`` (None: keep the current store), ``ray`` a Ray address to
+    embed on (``local`` starts one): see ``index.milvus_store`` and ``index.ray_embed``.
     """
     from footnote.settings import get_settings
 
@@ -108,12 +114,14 @@ def update_index(
         "chunker": CHUNKER,
     }
     kind = dense_kind or str(getattr(settings, "dense_index", "auto"))
-    return _update(targets, folder, chunking, kind, say, embedder, progress, started)
+    return _update(targets, folder, chunking, kind, say, embedder, progress, started,
+                   scale=(store, milvus_uri, ray))
 
 
 def _update(paths: list[Path], index_dir: Path, chunking: dict[str, Any], dense_kind: str,
             say: Callable[[str], Any], embedder: Embedder | None, progress: bool | None,
-            started: float) -> UpdateReport:
+            started: float, scale: tuple[str | None, str | None, str | None] = (None, None, None)
+            ) -> UpdateReport:
     for path in paths:
         if not path.exists():
             raise InputError(f"{path} does not exist")
@@ -123,6 +131,8 @@ def _update(paths: list[Path], index_dir: Path, chunking: dict[str, Any], dense_
         versions.adopt_plain_folder(index_dir)
         model_sha = embedder.sha256 if embedder is not None else expected_model_sha256()
         prev, reuse_passages, reuse_vectors, reason = _previous(index_dir, chunking, model_sha, say)
+        # --- scale-out hook (index/milvus_store.py): None keeps vectors in FAISS ---
+        milvus = milvus_store.make_sync(index_dir, scale[0], scale[1], prev.manifest if prev else None, say)
         sources, skipped = _collect(paths, prev, reuse_passages, chunking, say, progress)
         if not sources:
             where = ", ".join(str(p) for p in paths)
@@ -140,6 +150,7 @@ def _update(paths: list[Path], index_dir: Path, chunking: dict[str, Any], dense_
                       changed=changed, removed=removed, unchanged=unchanged, skipped=tuple(skipped))
         if prev is not None and reuse_vectors and not new and not changed and not removed \
                 and prev.manifest.get("dense", {}).get("requested") == dense_kind \
+                and milvus_store.same_store(prev.manifest, milvus) \
                 and [e["source"] for e in prev.manifest.get("documents", [])] \
                 == [str(s.file.resolve()) for s in sources]:
             return UpdateReport(version=str(prev.manifest["version"]), up_to_date=True,
@@ -148,6 +159,10 @@ def _update(paths: list[Path], index_dir: Path, chunking: dict[str, Any], dense_
         loaded: list[Embedder] = [embedder] if embedder is not None else []
 
         def embed(texts: Sequence[str], desc: str) -> np.ndarray:
+            if scale[2] is not None:  # --- scale-out hook: embed on Ray (index/ray_embed.py) ---
+                from index.ray_embed import embed_for_index
+
+                return embed_for_index(texts, scale[2], model_sha, desc, say)
             if not loaded:
                 loaded.append(get_embedder())
             return loaded[0].embed(texts, progress=progress, desc=desc)
@@ -189,7 +204,9 @@ def _update(paths: list[Path], index_dir: Path, chunking: dict[str, Any], dense_
                     for s in sources
                 ],
             }
-            write_version(tmp, manifest, documents, passages, p_vecs, s_vecs, s_offsets, dense_kind)
+            written = write_version(tmp, manifest, documents, passages, p_vecs, s_vecs, s_offsets, dense_kind)
+            if milvus is not None:  # --- scale-out hook: vectors to Milvus, dense.faiss out ---
+                milvus.before_publish(tmp, written, passages, p_vecs)
             old = versions.current_version(index_dir)
             versions.publish(index_dir, tmp, name)
             published = True
@@ -197,6 +214,8 @@ def _update(paths: list[Path], index_dir: Path, chunking: dict[str, Any], dense_
             if not published:
                 shutil.rmtree(tmp, ignore_errors=True)
         versions.collect_garbage(index_dir, keep={name, *([old] if old else [])})
+        if milvus is not None:  # --- scale-out hook: delete vectors no kept version uses ---
+            milvus.after_publish()
         for path in removed:
             say(f"removed {path}")
         return UpdateReport(
@@ -238,7 +257,6 @@ def _collect(paths: Sequence[Path], prev: Previous | None, reuse: bool, chunking
     """Every file to index, parsed and chunked unless the previous version already has it unchanged."""
     from tqdm import tqdm
 
-    from index.embed import file_sha256
     from ingest import chunk, discover, parse
 
     skipped: list[tuple[str, str]] = []
@@ -256,22 +274,35 @@ def _collect(paths: Sequence[Path], prev: Previous | None, reuse: bool, chunking
         say(f"skipped {shown}: {why}")
 
     sources: list[_Source] = []
-    by_sha: dict[str, Path] = {}
     by_id: dict[str, Path] = {}
+
+    def skip(shown: Path, reason: str) -> None:
+        skipped.append((str(shown), reason))
+        say(f"skipped {shown}: {reason}")
+
+    hashes: dict[Path, str] = {}
+    for file, _root in found:
+        try:
+            hashes[file] = _sha256(file)
+        except OSError as exc:
+            skip(file, f"cannot read: {(exc.strerror or str(exc)).lower()}")
+    # Identical files are stored once: the copy already in the index wins, else the first in order.
+    def indexed(file: Path, sha: str) -> bool:
+        return prev is not None and prev.entries.get(str(file.resolve()), {}).get("sha256") == sha
+
+    keeper: dict[str, Path] = {}
+    for file, _root in found:
+        sha = hashes.get(file)
+        if sha is not None and (sha not in keeper or (indexed(file, sha) and not indexed(keeper[sha], sha))):
+            keeper[sha] = file
     show = len(found) > PROGRESS_MIN_FILES if progress is None else progress
     for file, root in tqdm(found, desc="parsing", unit="file", disable=not show, file=sys.stderr,
                            mininterval=0.5, leave=False):
-        def skip(reason: str, shown: Path = file) -> None:
-            skipped.append((str(shown), reason))
-            say(f"skipped {shown}: {reason}")
-
-        try:
-            sha = file_sha256(file)
-        except OSError as exc:
-            skip(f"cannot read: {(exc.strerror or str(exc)).lower()}")
+        sha = hashes.get(file)
+        if sha is None:
             continue
-        if sha in by_sha:
-            skip(f"identical to {by_sha[sha]}")
+        if keeper[sha] != file:
+            skip(file, f"identical to {keeper[sha]}")
             continue
         src = _Source(file, root, sha)
         entry = prev.entries.get(str(file.resolve())) if prev is not None else None
@@ -285,17 +316,24 @@ def _collect(paths: Sequence[Path], prev: Previous | None, reuse: bool, chunking
                 src.document = parse(file, root)
                 src.passages = chunk(src.document, chunking["chunk_tokens"], chunking["overlap"])
             except DocumentError as exc:
-                skip(exc.reason)
+                skip(file, exc.reason)
                 continue
             if not src.passages:
-                skip("no text to index")
+                skip(file, "no text to index")
                 continue
             src.status = "changed" if entry is not None else "new"
         doc_id = src.document.doc_id
         if doc_id in by_id:
-            skip(f"same document id {doc_id!r} as {by_id[doc_id]}; rename one of them")
+            skip(file, f"same document id {doc_id!r} as {by_id[doc_id]}; rename one of them")
             continue
-        by_sha[sha] = file
         by_id[doc_id] = file
         sources.append(src)
     return sources, skipped
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

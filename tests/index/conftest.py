@@ -1,0 +1,28 @@
+"""Fixtures for index tests: a private copy of the corpus to change, and the session index loaded once."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ARTICLE, REPORT
+
+
+@pytest.fixture
+def docs(tmp_path: Path) -> Path:
+    """A writable folder holding copies of the two seed documents."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    shutil.copy(REPORT, folder / REPORT.name)
+    shutil.copy(ARTICLE, folder / ARTICLE.name)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def corpus(corpus_index: Path):  # noqa: ANN201 - index.store.Index
+    """The session index, loaded once (read-only)."""
+    from index.store import load
+
+    return load(corpus_index)
