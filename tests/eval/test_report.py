@@ -114,3 +114,26 @@ def test_compare_lists_improved_and_regressed_questions(small_report: dict[str, 
     new["compare"] = result
     page = render_html(new)
     assert "<h3>regressed (1)</h3>" in page and "&lt;b&gt;markup&lt;/b&gt;" in page
+
+
+def test_programmatic_sweep_api(corpus_index: Path, small_set: Path) -> None:
+    """What a tuning sweep calls: fusion parameters reach the hybrid retriever; answers can be skipped."""
+    from eval.dataset import load_set
+    from eval.run import evaluate_index, flat_metrics
+    from index.hybrid import FusionParams
+    from index.store import load
+
+    index = load(corpus_index)
+    questions = load_set(small_set)
+    report = evaluate_index(index, questions, modes=["hybrid", "bm25"], answers=False,
+                            fusion=FusionParams(dense_weight=0.0))
+    assert report["answers"] is None
+    for q in report["questions"]:
+        # With no dense weight, the fused ranking is the BM25 ranking.
+        assert [h["passage_id"] for h in q["retrieval"]["hybrid"]["hits"]] == [
+            h["passage_id"] for h in q["retrieval"]["bm25"]["hits"]]
+    # Without answers the follow-up is still searched as the answerer would rewrite it.
+    assert "Rapidus" in _by_id(report)["follow-up"]["query"]
+    flat = flat_metrics(report)
+    assert flat["hybrid/hit@1"] == flat["bm25/hit@1"] == 1.0
+    assert not any(key.startswith("answers/") for key in flat)
