@@ -21,7 +21,7 @@ _ELLIPSIS = re.compile(
     r"|^\s*(?:and|but|also)\s+(?P<topic2>.+?)\s*[?.!]*\s*$",
     re.I,
 )
-_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*|[^\sA-Za-z0-9]")
+_TOKEN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9'’\-]|\.(?=\d))*|[^\sA-Za-z0-9]")
 _QUESTION_WORDS = {"what", "which", "who", "whom", "whose", "when", "where", "why", "how", "is", "are", "does",
                    "do", "did", "can", "could", "should", "was", "were", "has", "have"}
 
@@ -98,20 +98,45 @@ def standalone(
 ) -> str:
     """The query to search for ``question`` given earlier ``(role, content)`` turns, oldest first."""
     previous: str | None = None
+    answer = ""
     for role, content in history:
-        if role == "user" and content.strip():
-            text = content.strip()
-            previous = text if previous is None else standalone_from(text, previous, idf, similar)
+        text = content.strip()
+        if role == "user" and text:
+            previous = text if previous is None else standalone_from(text, previous, idf, similar, answer)
+            answer = ""
+        elif role == "assistant":
+            answer = text
     if previous is None:
         return question.strip()
-    return standalone_from(question.strip(), previous, idf, similar)
+    return standalone_from(question.strip(), previous, idf, similar, answer)
 
 
-def standalone_from(question: str, previous: str, idf: Idf, similar: Similar | None = None) -> str:
-    """Rewrite ``question`` against the previous standalone question, or return it unchanged."""
+_PERSON_PRONOUN = re.compile(r"\b(he|she|him|his|her)\b", re.I)
+_NAME = re.compile(r"\b([A-Z][a-z]+(?:[ -][A-Z][a-z]+){1,2})\b")
+
+
+def person_in(answer: str, idf: Idf) -> str | None:
+    """A person's name in the previous answer ("Yuka Fujiwara"): capitalised words rare in the corpus."""
+    for match in _NAME.finditer(answer):
+        name = match.group(1)
+        name_terms = terms(name)
+        if name_terms and len(name_terms) == len(name.replace("-", " ").split()) and all(
+            idf(t) > idf.common * 2 for t in name_terms
+        ):
+            return name
+    return None
+
+
+def standalone_from(
+    question: str, previous: str, idf: Idf, similar: Similar | None = None, answer: str = ""
+) -> str:
+    """Rewrite ``question`` against the previous standalone question (and answer), or return it unchanged."""
     if not needs_context(question, idf):
         return question
     subject = subject_of(previous, idf)
+    if _PERSON_PRONOUN.search(question):
+        # "he"/"she" point at a person, whom the previous answer usually named.
+        subject = person_in(answer, idf) or subject
     ellipsis = _ELLIPSIS.match(question)
     if ellipsis and ellipsis.group("topic2") and words(ellipsis.group("topic2"))[0] in _QUESTION_WORDS:
         # "And what is recommended there?" is a whole question after the "and".
