@@ -23,7 +23,8 @@ def rewrite(answerer: Answerer, question: str, *turns: tuple[str, str]) -> str:
 @pytest.mark.parametrize(
     ("question", "turns", "expected"),
     [
-        ("Who is it partnering with?", [("user", "What is Rapidus?"), ("assistant", "“They also support Rapidus.” [1]")],
+        ("Who is it partnering with?",
+         [("user", "What is Rapidus?"), ("assistant", "“They also support Rapidus.” [1]")],
          "Who is Rapidus partnering with?"),
         ("and its weaknesses?", [("user", "What are Japan's strengths in semiconductors?")],
          "What are Japan's weaknesses in semiconductors?"),
@@ -35,7 +36,8 @@ def rewrite(answerer: Answerer, question: str, *turns: tuple[str, str]) -> str:
         ("What is it meant to improve?", [("user", "What is Society 5.0?")], "What is Society 5.0 meant to improve?"),
         ("What does she focus on?",
          [("user", "Who wrote the Japan report?"),
-          ("assistant", "“Yuka Fujiwara is a first-year master in public policy student at the Harvard Kennedy School.”")],
+          ("assistant", "“Yuka Fujiwara is a first-year master in public policy student at the Harvard Kennedy "
+                        "School.”")],
          "What does Yuka Fujiwara focus on?"),
         # Two follow-ups in a row resolve against the first question.
         ("What about space?", [("user", "How does Japan rank in biotechnology?"), ("user", "and in quantum?")],
@@ -49,7 +51,8 @@ def test_follow_ups_are_rewritten(answerer: Answerer, question: str, turns: list
 
 @pytest.mark.parametrize(
     "question",
-    ["What does KIOXIA produce?", "What is the population of Osaka?", "Which agencies also serve as funding organizations?"],
+    ["What does KIOXIA produce?", "What is the population of Osaka?",
+     "Which agencies also serve as funding organizations?"],
 )
 def test_standalone_questions_are_left_alone(answerer: Answerer, question: str) -> None:
     assert rewrite(answerer, question, ("user", "What is Rapidus?"), ("assistant", "A startup.")) == question
