@@ -14,6 +14,7 @@ chunkings, and every query, are embedded once for the whole run. Tables go to st
 
     .venv/bin/python benchmarks/tune.py [--set eval/sets/default.jsonl] [--out bench-results/tune.json]
         [--chunk-tokens N --overlap N --k0 K --dense-weight W --bm25-weight W]   # the settings swept around
+        [--markdown]                                                             # + the README tables
 
 With 90 questions one question is 1.1 points of a rate (1.25 of the 80 answerable, 10 of the 10
 unanswerable): read differences of a point or two as noise.
@@ -140,6 +141,64 @@ def table(rows: list[dict[str, Any]], keys: list[str], headers: list[str]) -> st
     return "\n".join(lines)
 
 
+def markdown(result: dict[str, Any]) -> str:
+    """The three README tables (Evals > Tuning), from a finished run."""
+    def f(v: Any) -> str:
+        return "–" if v is None else f"{v:.3f}"
+
+    start = result["defaults_at_start"]
+    out = ["| tokens / overlap | passages | hybrid hit@1 | hybrid hit@5 | hybrid MRR@10 | hybrid nDCG@10 "
+           "| dense hit@1 / @5 | bm25 hit@1 / @5 | answer found | evidence quoted | abstention P / R "
+           "| false abstention | ± found |",
+           "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]
+    for x in result["chunking"]:
+        b = "**" if (x["chunk_tokens"], x["overlap"]) == (start["chunk_tokens"], start["chunk_overlap"]) else ""
+        out.append(
+            f"| {b}{x['chunk_tokens']} / {x['overlap']}{b} | {x['passages']} | {f(x['hybrid/hit@1'])} "
+            f"| {f(x['hybrid/hit@5'])} | {f(x['hybrid/mrr@10'])} | {f(x['hybrid/ndcg@10'])} "
+            f"| {f(x['dense/hit@1'])} / {f(x['dense/hit@5'])} | {f(x['bm25/hit@1'])} / {f(x['bm25/hit@5'])} "
+            f"| {f(x['answers/answer_found'])} | {f(x['answers/evidence_quoted'])} "
+            f"| {f(x['answers/abstention_precision'])} / {f(x['answers/abstention_recall'])} "
+            f"| {f(x['answers/false_abstention'])} | {x['vs/found']} |")
+    out += ["", "| k0 | dense : bm25 | hit@1 | hit@5 | MRR@10 | nDCG@10 | answer found | abstention P / R "
+                "| false abstention | ± |", "|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|"]
+    base = start["fusion"]
+    rows = result["fusion"]["rows"]
+    single = [x for x in rows if x["dense_weight"] * x["bm25_weight"] == 0]
+    mixed = [x for x in rows if x["dense_weight"] * x["bm25_weight"] != 0]
+    shown = [x for x in mixed if x["dense_weight"] == x["bm25_weight"] or x["k0"] == base["k0"]]
+    best = max(mixed, key=lambda x: (x["answers/answer_found"], x["hybrid/hit@5"]))
+    if best not in shown:
+        shown.append(best)
+    shown.sort(key=lambda x: (x["k0"], x["dense_weight"]))
+    for x in shown + single:
+        equal = x["dense_weight"] == x["bm25_weight"]
+        b = "**" if equal and x["k0"] == base["k0"] else ""
+        weights = ("1 : 1" if equal else "dense only" if not x["bm25_weight"] else "bm25 only"
+                   if not x["dense_weight"] else f"{x['dense_weight']:g} : {x['bm25_weight']:g}")
+        k0 = f"{x['k0']:g}" if x["dense_weight"] and x["bm25_weight"] else "–"
+        out.append(
+            f"| {b}{k0}{b} | {b}{weights}{b} | {f(x['hybrid/hit@1'])} | {f(x['hybrid/hit@5'])} "
+            f"| {f(x['hybrid/mrr@10'])} | {f(x['hybrid/ndcg@10'])} | {f(x['answers/answer_found'])} "
+            f"| {f(x['answers/abstention_precision'])} / {f(x['answers/abstention_recall'])} "
+            f"| {f(x['answers/false_abstention'])} | {x['vs/hit5']} / {x['vs/found']} |")
+    rows = result["thresholds"]["rows"]
+    unanswerable = result["questions"] - result["answerable"]
+    sems = sorted({x["min_semantic"] for x in rows})
+    out += ["", "| min_score ↓ min_semantic → | " + " | ".join(f"{s:.2f}" for s in sems) + " |",
+            "|---|" + "---|" * len(sems)]
+    for min_score in sorted({x["min_score"] for x in rows}):
+        cells = []
+        for sem in sems:
+            x = next(y for y in rows if y["min_score"] == min_score and y["min_semantic"] == sem)
+            cell = (f"{x['answers/answer_found']:.3f} · {x['abstained_unanswerable']}/{unanswerable} "
+                    f"· {x['abstained_answerable']}/{result['answerable']}")
+            chosen = (min_score, sem) == (start["answers"]["min_score"], start["answers"]["min_semantic"])
+            cells.append(f"**{cell}**" if chosen else cell)
+        out.append(f"| {min_score:.2f} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--set", type=Path, default=ROOT / "eval" / "sets" / "default.jsonl")
@@ -151,6 +210,7 @@ def main() -> None:
     parser.add_argument("--k0", type=float, default=None, help="RRF k0 for sweep 3 (default: FusionParams)")
     parser.add_argument("--dense-weight", type=float, default=None)
     parser.add_argument("--bm25-weight", type=float, default=None)
+    parser.add_argument("--markdown", action="store_true", help="also print the README tables")
     args = parser.parse_args()
 
     from eval.dataset import load_set
@@ -276,6 +336,8 @@ def main() -> None:
     result["texts_embedded"] = embedder.embedded
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2), "utf-8")
+    if args.markdown:
+        print("\n" + markdown(result))
     print(f"\n{result['seconds']:.0f}s, {embedder.embedded} texts embedded; wrote {args.out}")
 
 
