@@ -77,6 +77,10 @@ def writer_lock(index_dir: Path) -> Iterator[None]:
         try:
             yield
         finally:
+            # A first run that built nothing (NothingIngested, Ctrl-C) leaves no empty versions folder behind.
+            if not index_dir.is_symlink() and not index_dir.exists() and os.listdir(folder) == [".lock"]:
+                with contextlib.suppress(OSError):
+                    shutil.rmtree(folder)
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 

@@ -54,7 +54,7 @@ def test_ingest_with_nothing_readable_exits_1(tmp_path: Path) -> None:
     result = _run("ingest", str(folder), "--index", str(tmp_path / "idx"))
     assert result.exit_code == 1
     assert result.stderr.splitlines()[-1] == f"error: nothing to index in {folder}: all 1 file skipped"
-    assert not (tmp_path / "idx").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad"]  # no index, no empty versions folder
 
 
 def test_ingest_missing_path_exits_2(tmp_path: Path) -> None:
