@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,6 +24,8 @@ class Settings(BaseSettings):
     # Embeddings: None means the packaged all-MiniLM-L6-v2 (verified by sha256).
     model_path: str | None = None
     embed_batch_size: int = 64
+    # FAISS: exact search for small corpora, HNSW above 30,000 passages ("auto"), or forced.
+    dense_index: Literal["auto", "flat", "hnsw"] = "auto"
 
     # Service.
     host: str = "127.0.0.1"

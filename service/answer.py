@@ -83,7 +83,7 @@ class Answerer:
         return standalone(request.question, history, self.idf, self._similar)
 
     def _similar(self, phrase: str, candidates: list[str]) -> list[float]:
-        vectors = np.vstack([self.index.embed_query(text) for text in [phrase, *candidates]])
+        vectors = np.asarray(self.index.embedder.embed([phrase, *candidates]))
         return [float(x) for x in vectors[1:] @ vectors[0]]
 
     # -- the answer ---------------------------------------------------------------------------------
