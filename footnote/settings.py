@@ -18,8 +18,8 @@ class Settings(BaseSettings):
     corpus_dir: Path = Path("corpus")
 
     # Ingest: passages are token-budgeted with tiktoken's cl100k_base (offline copy).
-    chunk_tokens: int = Field(160, ge=16, le=1024, description="token budget of one passage")
-    chunk_overlap: int = Field(0, ge=0, le=3, description="sentences repeated between passages")
+    chunk_tokens: int = Field(default=160, ge=16, le=1024, description="token budget of one passage")
+    chunk_overlap: int = Field(default=0, ge=0, le=3, description="sentences repeated between passages")
 
     # Embeddings: None means the packaged all-MiniLM-L6-v2 (verified by sha256).
     model_path: str | None = None

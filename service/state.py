@@ -10,9 +10,13 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from footnote.errors import IndexError_, IndexMissing
 from service.answer import Answerer
+
+if TYPE_CHECKING:
+    from index.embed import Embedder
 
 log = logging.getLogger("footnote.service")
 
@@ -27,7 +31,7 @@ class IndexHolder:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._embedder: object | None = None
+        self._embedder: Embedder | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
