@@ -54,9 +54,8 @@ class IndexHolder:
 
     def refresh(self) -> bool:
         """Load the index if its version changed; True when a new one was swapped in."""
-        from index.store import current_version, load
-
         from index.embed import get_embedder
+        from index.store import current_version, load
 
         version = current_version(self.index_dir)
         if version is not None and version == self._version and self._answerer is not None:
