@@ -61,6 +61,31 @@ index_option = click.option(
 )
 
 
+# --- scale-out options (index/milvus_store.py, index/ray_embed.py) ---
+def store_options(func: F) -> F:
+    func = click.option("--milvus-uri", default=None, metavar="URI",
+                        help="Milvus to use: a .db file (Milvus Lite, one process) or http://host:19530.")(func)
+    return click.option("--store", type=click.Choice(["faiss", "milvus"]), default=None,
+                        help="Where passage vectors live (default: what the index was built with; "
+                             "new indexes: faiss).")(func)  # type: ignore[return-value]
+
+
+def _use_store(store: str | None, milvus_uri: str | None) -> None:
+    from index.milvus_store import configure
+
+    configure(store if store is not None or milvus_uri is None else "milvus", milvus_uri)
+
+
+def _ray_address(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from index.ray_embed import check_address
+
+    try:
+        return None if value is None else check_address(value)
+    except InputError as exc:
+        raise click.BadParameter(str(exc).removeprefix("--ray ")) from exc
+# --- end scale-out options ---
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="footnote")
 def main() -> None:
@@ -73,9 +98,14 @@ def main() -> None:
 @click.option("--chunk-tokens", type=int, default=None, help="Token budget of one passage.")
 @click.option("--overlap", type=int, default=None, help="Sentences repeated between passages (0-3).")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary.")
+@store_options
+@click.option("--ray", "ray_address", is_flag=False, flag_value="local", default=None, metavar="[ADDRESS]",
+              callback=_ray_address,
+              help="Embed on Ray: alone starts a local instance; or auto, ray://head:10001, head:6379.")
 @_friendly_errors
 def ingest(
-    paths: tuple[Path, ...], index_dir: Path | None, chunk_tokens: int | None, overlap: int | None, quiet: bool
+    paths: tuple[Path, ...], index_dir: Path | None, chunk_tokens: int | None, overlap: int | None, quiet: bool,
+    store: str | None, milvus_uri: str | None, ray_address: str | None,
 ) -> None:
     """Turn documents (txt, md, html, pdf, docx) into passages and build the search index."""
     from index.build import update_index
@@ -90,6 +120,7 @@ def ingest(
         chunk_tokens=chunk_tokens if chunk_tokens is not None else settings.chunk_tokens,
         overlap=overlap if overlap is not None else settings.chunk_overlap,
         echo=(lambda line: None) if quiet else (lambda line: click.echo(line, err=True)),
+        store=store, milvus_uri=milvus_uri, ray=ray_address,
     )
     click.echo(report.summary())
 
@@ -100,11 +131,14 @@ def ingest(
 @click.option("--mode", type=click.Choice(["hybrid", "dense", "bm25"]), default="hybrid", show_default=True)
 @click.option("-k", "k", type=click.IntRange(1, 1000), default=10, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print hits as JSON.")
+@store_options
 @_friendly_errors
-def search(query: str, index_dir: Path | None, mode: str, k: int, as_json: bool) -> None:
+def search(query: str, index_dir: Path | None, mode: str, k: int, as_json: bool, store: str | None,
+           milvus_uri: str | None) -> None:
     """Show the passages a query retrieves."""
     from index.store import load
 
+    _use_store(store, milvus_uri)
     if not query.strip():
         raise InputError("the query is empty: give some words to search for")
     idx = load(_index_dir(index_dir))
@@ -122,12 +156,17 @@ def search(query: str, index_dir: Path | None, mode: str, k: int, as_json: bool)
 @click.option("--host", default=None, help="Address to bind (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default 8000).")
 @index_option
-def serve(host: str | None, port: int | None, index_dir: Path | None) -> None:
+@store_options
+@_friendly_errors
+def serve(host: str | None, port: int | None, index_dir: Path | None, store: str | None,
+          milvus_uri: str | None) -> None:
     """Serve the answer API, the chat page and the OpenAI-compatible endpoint."""
     import uvicorn
 
     from footnote.settings import get_settings
     from service.app import create_app
+
+    _use_store(store, milvus_uri)
 
     settings = get_settings()
     app = create_app(index_dir=_index_dir(index_dir))

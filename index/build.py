@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from footnote.errors import DocumentError, IndexError_, InputError, NothingIngested
-from index import store, versions
+from index import milvus_store, store, versions
 from index.embed import Embedder, expected_model_sha256, get_embedder
 from index.text import dense_text
 from index.writer import Previous, gather_vectors, read_previous, sentence_texts, write_version
@@ -89,12 +89,17 @@ def update_index(
     embedder: Embedder | None = None,
     dense_kind: str | None = None,
     progress: bool | None = None,
+    store: str | None = None,
+    milvus_uri: str | None = None,
+    ray: str | None = None,
 ) -> UpdateReport:
     """Make the index at ``index_dir`` hold exactly the supported files under ``paths``.
 
     ``echo`` gets one line per skipped file (``skipped <path>: <reason>``) and per notable event.
     ``dense_kind`` is auto|flat|hnsw (auto: by size). ``progress``: None shows tqdm bars only for large
     inputs. Raises ``InputError`` for a missing path, ``NothingIngested`` when no document results.
+    ``store`` faiss|milvus and ``milvus_uri`` (None: keep the current store), ``ray`` a Ray address to
+    embed on (``local`` starts one): see ``index.milvus_store`` and ``index.ray_embed``.
     """
     from footnote.settings import get_settings
 
@@ -109,12 +114,14 @@ def update_index(
         "chunker": CHUNKER,
     }
     kind = dense_kind or str(getattr(settings, "dense_index", "auto"))
-    return _update(targets, folder, chunking, kind, say, embedder, progress, started)
+    return _update(targets, folder, chunking, kind, say, embedder, progress, started,
+                   scale=(store, milvus_uri, ray))
 
 
 def _update(paths: list[Path], index_dir: Path, chunking: dict[str, Any], dense_kind: str,
             say: Callable[[str], Any], embedder: Embedder | None, progress: bool | None,
-            started: float) -> UpdateReport:
+            started: float, scale: tuple[str | None, str | None, str | None] = (None, None, None)
+            ) -> UpdateReport:
     for path in paths:
         if not path.exists():
             raise InputError(f"{path} does not exist")
@@ -124,6 +131,8 @@ def _update(paths: list[Path], index_dir: Path, chunking: dict[str, Any], dense_
         versions.adopt_plain_folder(index_dir)
         model_sha = embedder.sha256 if embedder is not None else expected_model_sha256()
         prev, reuse_passages, reuse_vectors, reason = _previous(index_dir, chunking, model_sha, say)
+        # --- scale-out hook (index/milvus_store.py): None keeps vectors in FAISS ---
+        milvus = milvus_store.make_sync(index_dir, scale[0], scale[1], prev.manifest if prev else None, say)
         sources, skipped = _collect(paths, prev, reuse_passages, chunking, say, progress)
         if not sources:
             where = ", ".join(str(p) for p in paths)
@@ -141,6 +150,7 @@ def _update(paths: list[Path], index_dir: Path, chunking: dict[str, Any], dense_
                       changed=changed, removed=removed, unchanged=unchanged, skipped=tuple(skipped))
         if prev is not None and reuse_vectors and not new and not changed and not removed \
                 and prev.manifest.get("dense", {}).get("requested") == dense_kind \
+                and milvus_store.same_store(prev.manifest, milvus) \
                 and [e["source"] for e in prev.manifest.get("documents", [])] \
                 == [str(s.file.resolve()) for s in sources]:
             return UpdateReport(version=str(prev.manifest["version"]), up_to_date=True,
@@ -149,6 +159,10 @@ def _update(paths: list[Path], index_dir: Path, chunking: dict[str, Any], dense_
         loaded: list[Embedder] = [embedder] if embedder is not None else []
 
         def embed(texts: Sequence[str], desc: str) -> np.ndarray:
+            if scale[2] is not None:  # --- scale-out hook: embed on Ray (index/ray_embed.py) ---
+                from index.ray_embed import embed_for_index
+
+                return embed_for_index(texts, scale[2], model_sha, desc, say)
             if not loaded:
                 loaded.append(get_embedder())
             return loaded[0].embed(texts, progress=progress, desc=desc)
@@ -190,7 +204,9 @@ def _update(paths: list[Path], index_dir: Path, chunking: dict[str, Any], dense_
                     for s in sources
                 ],
             }
-            write_version(tmp, manifest, documents, passages, p_vecs, s_vecs, s_offsets, dense_kind)
+            written = write_version(tmp, manifest, documents, passages, p_vecs, s_vecs, s_offsets, dense_kind)
+            if milvus is not None:  # --- scale-out hook: vectors to Milvus, dense.faiss out ---
+                milvus.before_publish(tmp, written, passages, p_vecs)
             old = versions.current_version(index_dir)
             versions.publish(index_dir, tmp, name)
             published = True
@@ -198,6 +214,8 @@ def _update(paths: list[Path], index_dir: Path, chunking: dict[str, Any], dense_
             if not published:
                 shutil.rmtree(tmp, ignore_errors=True)
         versions.collect_garbage(index_dir, keep={name, *([old] if old else [])})
+        if milvus is not None:  # --- scale-out hook: delete vectors no kept version uses ---
+            milvus.after_publish()
         for path in removed:
             say(f"removed {path}")
         return UpdateReport(

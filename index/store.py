@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from footnote.errors import IndexIncompatible, IndexMissing, InputError, NotFound
-from index import versions
+from index import milvus_store, versions
 from index.dense import HNSW_EF_SEARCH, DenseRetriever
 from index.embed import Embedder, expected_model_sha256, get_embedder
 from index.hits import Hit, Retriever
@@ -190,6 +190,8 @@ class Index:
         if isinstance(cached, BM25Retriever):
             return cached
         made = BM25Retriever(self.bm25_model, self.passages)
+        if isinstance(self.faiss_index, milvus_store.MilvusVectors):  # --- scale-out hook: BM25 in Milvus ---
+            made = self.faiss_index.bm25_retriever(self.bm25_model, self.passages)
         self._retrievers["bm25"] = made
         return made
 
@@ -229,7 +231,9 @@ def _load_folder(folder: Path, index_dir: Path, embedder: Embedder | None) -> In
     try:
         documents = {d.doc_id: d for d in map(Document.from_dict, read_jsonl(folder / DOCUMENTS))}
         passages = [Passage.from_dict(row) for row in read_jsonl(folder / PASSAGES)]
-        faiss_index = faiss.read_index(str(folder / DENSE))
+        # --- scale-out hook: the vectors may live in Milvus (index/milvus_store.py) ---
+        faiss_index = milvus_store.open_vectors(folder, manifest) if milvus_store.uses_milvus(manifest, index_dir) \
+            else faiss.read_index(str(folder / DENSE))
         bm25_model = load_bm25(folder / BM25_DIR)
         offsets = np.load(folder / SENTENCE_OFFSETS, allow_pickle=False)
         # Memory-mapped: the answer step touches a few rows per request; pages load on demand.
