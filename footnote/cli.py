@@ -64,15 +64,19 @@ index_option = click.option(
 # --- scale-out options (index/milvus_store.py, index/ray_embed.py) ---
 def store_options(func: F) -> F:
     func = click.option("--milvus-uri", default=None, metavar="URI",
-                        help="Milvus to use: a .db file (Milvus Lite, one process) or http://host:19530.")(func)
+                        help="Milvus to use: a .db file (Milvus Lite, one process) or http://host:19530 "
+                             "(default: $FOOTNOTE_MILVUS_URI).")(func)
     return click.option("--store", type=click.Choice(["faiss", "milvus"]), default=None,
-                        help="Where passage vectors live (default: what the index was built with; "
-                             "new indexes: faiss).")(func)  # type: ignore[return-value]
+                        help="Where passage vectors live (default: $FOOTNOTE_STORE, else what the index was "
+                             "built with; new indexes: faiss).")(func)  # type: ignore[return-value]
 
 
 def _use_store(store: str | None, milvus_uri: str | None) -> None:
+    from footnote.settings import get_settings
     from index.milvus_store import configure
 
+    store = store or get_settings().store
+    milvus_uri = milvus_uri or get_settings().milvus_uri
     configure(store if store is not None or milvus_uri is None else "milvus", milvus_uri)
 
 
@@ -108,12 +112,13 @@ def ingest(
     store: str | None, milvus_uri: str | None, ray_address: str | None,
 ) -> None:
     """Turn documents (txt, md, html, pdf, docx) into passages and build the search index."""
-    from index.build import update_index
-
     from footnote.settings import get_settings
+    from index.build import update_index
 
     settings = get_settings()
     targets = list(paths) or [settings.corpus_dir]
+    store = store or settings.store
+    milvus_uri = milvus_uri or settings.milvus_uri
     report = update_index(
         targets,
         _index_dir(index_dir),

@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     # Embeddings: None means the packaged all-MiniLM-L6-v2 (verified by sha256).
     model_path: str | None = None
     embed_batch_size: int = 64
+    # Where passage vectors live: None keeps what the index was built with (new indexes: FAISS).
+    store: Literal["faiss", "milvus"] | None = None
+    milvus_uri: str | None = None
     # FAISS: exact search for small corpora, HNSW above 30,000 passages ("auto"), or forced.
     dense_index: Literal["auto", "flat", "hnsw"] = "auto"
 
