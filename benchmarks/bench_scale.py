@@ -2,7 +2,7 @@
 
 For each size (default 10k, 100k, 1M passages) and each store, the real code paths run on synthetic
 vectors: ``index.dense.build_faiss`` (flat below 50k vectors, HNSW above, as ``footnote ingest`` chooses)
-and ``index.milvus_store.MilvusSync`` (keys, insert, flush, segment indexes) for ingest; ``DenseRetriever``
+and ``index.milvus_sync.MilvusSync`` (keys, insert, flush, segment indexes) for ingest; ``DenseRetriever``
 over each for queries, asking for the top 50 as hybrid search does. Recall@10 against an exact scan
 shows the latency is not bought with wrong answers.
 
@@ -152,7 +152,7 @@ def synthetic_passages(n: int) -> list[Any]:
 
 def bench_milvus(vectors: np.ndarray, queries: np.ndarray, truth: list[set[int]], work: Path,
                  index_type: str | None = None) -> dict[str, Any]:
-    from index import milvus_store
+    from index import milvus_store, milvus_sync
     from index.dense import DenseRetriever
 
     uri = str(work / "milvus.db")
@@ -161,7 +161,7 @@ def bench_milvus(vectors: np.ndarray, queries: np.ndarray, truth: list[set[int]]
     folder.mkdir()
     manifest = {"model": {"dim": DIM, "sha256": "0" * 64}, "dense": {"requested": "auto"}}
     t = time.perf_counter()
-    sync = milvus_store.MilvusSync(work / "index", uri, lexical="local", index_type=index_type)
+    sync = milvus_sync.MilvusSync(work / "index", uri, lexical="local", index_type=index_type)
     written = sync.before_publish(folder, manifest, passages, vectors)
     # Milvus Lite builds segment indexes on a background thread; closing the file waits for them, as
     # the end of `footnote ingest` does. Ingest time includes it.

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from footnote.errors import DocumentError, IndexError_, InputError, NothingIngested
-from index import milvus_store, store, versions
+from index import milvus_sync, store, versions
 from index.embed import Embedder, expected_model_sha256, get_embedder
 from index.text import dense_text
 from index.writer import Previous, gather_vectors, read_previous, sentence_texts, write_version
@@ -99,7 +99,7 @@ def update_index(
     ``dense_kind`` is auto|flat|hnsw (auto: by size). ``progress``: None shows tqdm bars only for large
     inputs. Raises ``InputError`` for a missing path, ``NothingIngested`` when no document results.
     ``store`` faiss|milvus and ``milvus_uri`` (None: keep the current store), ``ray`` a Ray address to
-    embed on (``local`` starts one): see ``index.milvus_store`` and ``index.ray_embed``.
+    embed on (``local`` starts one): see ``index.milvus_store``, ``index.milvus_sync`` and ``index.ray_embed``.
     """
     from footnote.settings import get_settings
 
@@ -131,8 +131,8 @@ def _update(paths: list[Path], index_dir: Path, chunking: dict[str, Any], dense_
         versions.adopt_plain_folder(index_dir)
         model_sha = embedder.sha256 if embedder is not None else expected_model_sha256()
         prev, reuse_passages, reuse_vectors, reason = _previous(index_dir, chunking, model_sha, say)
-        # --- scale-out hook (index/milvus_store.py): None keeps vectors in FAISS ---
-        milvus = milvus_store.make_sync(index_dir, scale[0], scale[1], prev.manifest if prev else None, say)
+        # --- scale-out hook (index/milvus_sync.py): None keeps vectors in FAISS ---
+        milvus = milvus_sync.make_sync(index_dir, scale[0], scale[1], prev.manifest if prev else None, say)
         sources, skipped = _collect(paths, prev, reuse_passages, chunking, say, progress)
         if not sources:
             where = ", ".join(str(p) for p in paths)
@@ -150,7 +150,7 @@ def _update(paths: list[Path], index_dir: Path, chunking: dict[str, Any], dense_
                       changed=changed, removed=removed, unchanged=unchanged, skipped=tuple(skipped))
         if prev is not None and reuse_vectors and not new and not changed and not removed \
                 and prev.manifest.get("dense", {}).get("requested") == dense_kind \
-                and milvus_store.same_store(prev.manifest, milvus) \
+                and milvus_sync.same_store(prev.manifest, milvus) \
                 and [e["source"] for e in prev.manifest.get("documents", [])] \
                 == [str(s.file.resolve()) for s in sources]:
             return UpdateReport(version=str(prev.manifest["version"]), up_to_date=True,

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from index import milvus_store
+from index import milvus_store, milvus_sync
 from index.build import update_index
 from index.store import load
 from tests.conftest import CORPUS, ROOT
@@ -125,7 +125,7 @@ def test_answers_are_identical(corpus_index: Path, lite_dir: Path) -> None:
 def test_milvus_bm25_ranks_and_scores_like_bm25s(corpus, tmp_path: Path) -> None:
     folder = tmp_path / "version"
     shutil.copytree(corpus.folder, folder)
-    sync = milvus_store.MilvusSync(tmp_path / "index", str(tmp_path / "bm25.db"), lexical="milvus")
+    sync = milvus_sync.MilvusSync(tmp_path / "index", str(tmp_path / "bm25.db"), lexical="milvus")
     manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
     sync.before_publish(folder, manifest, corpus.passages, np.load(folder / "passage_vectors.npy"))
     idx = load(folder)
