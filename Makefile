@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run test lint bench clean
+.PHONY: install browser run test lint bench clean
 
 install: $(STAMP)
 
@@ -23,7 +23,16 @@ run: install
 	$(BIN)/footnote ingest corpus
 	$(BIN)/footnote serve --host 127.0.0.1 --port 8000
 
-test: install
+# The chat page is tested in a real browser: Debian's chromium (Playwright cannot download one offline).
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+		echo "installing Debian's chromium for the browser tests"; \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+test: install browser
 	$(BIN)/python -m pytest -q
 
 lint: install

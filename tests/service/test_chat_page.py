@@ -25,11 +25,10 @@ SCRIPT = "<script>window.__pwned=1</script>"
 IMG = '<img src=x onerror="window.__pwned=1">'
 WAIT = 30_000  # ms: answers take well under a second, but CI machines are shared and noisy
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium: apt-get install chromium")
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # `make test` installs it; a missing browser is a failure, not a silent skip.
+    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: run `make browser` (apt-get install chromium)"
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
