@@ -38,7 +38,7 @@ def main() -> None:
         request = AnswerRequest(question=q.question, history=[Turn(role=r, content=c) for r, c in q.history])
         query = answerer.standalone_query(request)
         vector = answerer.index.embed_query(query)
-        hits = answerer.index.retriever("hybrid").search(query, request.top_k, query_vector=vector)
+        hits = answerer.retriever.search(query, request.top_k, query_vector=vector)
         prepared.append((q, query, vector, hits))
 
     def evaluate(settings: AnswerSettings) -> dict[str, float]:

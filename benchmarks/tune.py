@@ -82,17 +82,6 @@ def cached_embedder() -> Any:
     return CachedEmbedder()
 
 
-def with_fusion(index: Any, fusion: Any) -> Any:
-    """Make ``fusion`` the index's default hybrid retriever, so the answerer searches with it too.
-
-    ``Answerer`` asks the index for its default hybrid retriever, and ``evaluate_index(fusion=...)`` only
-    changes the retrieval measurement; seeding the index's cache of default retrievers covers both.
-    """
-    index._retrievers.pop("hybrid", None)
-    index._retrievers["hybrid"] = index.retriever("hybrid", fusion=fusion)
-    return index
-
-
 def row(report: dict[str, Any], modes: Sequence[str]) -> dict[str, Any]:
     """The tabulated metrics of one report, plus which questions were answered right and which hit@5."""
     from eval.run import flat_metrics
@@ -252,8 +241,7 @@ def main() -> None:
         def measure(tokens: int, overlap: int, modes: Sequence[str], fusion: Any = None,
                     settings: Any = None) -> dict[str, Any]:
             index = index_for(tokens, overlap)
-            if fusion is not None:
-                with_fusion(index, fusion)
+            # evaluate_index hands the fusion to the answerer as well as to the hybrid retriever.
             report = evaluate_index(index, questions, modes=modes, fusion=fusion, answers=True,
                                     answer_settings=settings)
             return row(report, modes)

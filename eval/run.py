@@ -140,7 +140,7 @@ def evaluate_index(
     for mode in modes:
         if mode not in MODES:
             raise InputError(f"unknown search mode {mode!r}: use one of {', '.join(MODES)}")
-    answerer = Answerer(index, answer_settings)
+    answerer = Answerer(index, answer_settings, fusion)
     retrievers = {mode: index.retriever(mode, fusion=fusion if mode == "hybrid" else None) for mode in modes}
     by_doc: dict[str, list[Passage]] = {}
     for p in index.passages:

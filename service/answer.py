@@ -21,6 +21,7 @@ from service.models import Answer, AnswerRequest, CitationOut, Footnote, Passage
 from service.rewrite import standalone
 
 if TYPE_CHECKING:
+    from index.hybrid import FusionParams
     from index.store import Hit, Index
 
 NOT_FOUND = "Not found in the documents."
@@ -64,9 +65,12 @@ class _Candidate:
 class Answerer:
     """Answers questions from one loaded index. Cheap per request: the model is already loaded."""
 
-    def __init__(self, index: Index, settings: AnswerSettings | None = None) -> None:
+    def __init__(self, index: Index, settings: AnswerSettings | None = None,
+                 fusion: FusionParams | None = None) -> None:
         self.index = index
         self.settings = settings or AnswerSettings()
+        # Built once: the index's shared default, or one with the fusion under test (the eval's sweeps).
+        self.retriever = index.retriever("hybrid", fusion=fusion)
         self.idf = Idf(p.text for p in index.passages)
         self._sentence_terms: dict[tuple[str, int, int], set[str]] = {}
 
@@ -91,7 +95,7 @@ class Answerer:
     def answer(self, request: AnswerRequest) -> Answer:
         query = self.standalone_query(request)
         query_vector = self.index.embed_query(query)
-        hits = self.index.retriever("hybrid").search(query, request.top_k, query_vector=query_vector)
+        hits = self.retriever.search(query, request.top_k, query_vector=query_vector)
         chosen = self._choose(query, query_vector, hits)
         passages = [passage_out(hit) for hit in hits]
         if not chosen:
