@@ -176,10 +176,7 @@ class Answerer:
             passage_id=passage.id,
             start=cand.start,
             end=cand.end,
-            citations=[
-                CitationOut(marker=c.marker, text=c.text, urls=list(c.urls))
-                for c in doc.citations_between(cand.start, cand.end)
-            ],
+            citations=[CitationOut.of(c) for c in doc.citations_between(cand.start, cand.end)],
         )
 
 
@@ -215,5 +212,5 @@ def passage_out(hit: Hit) -> PassageOut:
         score=float(hit.score),
         start=p.start,
         end=p.end,
-        citations=[CitationOut(marker=c.marker, text=c.text, urls=list(c.urls)) for c in p.citations],
+        citations=[CitationOut.of(c) for c in p.citations],
     )

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from footnote.settings import get_settings
+from ingest.models import Citation
 
 MAX_QUESTION_CHARS = get_settings().max_question_chars
 MAX_HISTORY_TURNS = get_settings().max_history_turns
@@ -52,6 +53,10 @@ class CitationOut(BaseModel):
     marker: str
     text: str
     urls: list[str]
+
+    @classmethod
+    def of(cls, citation: Citation) -> CitationOut:
+        return cls(marker=citation.marker, text=citation.text, urls=list(citation.urls))
 
 
 class Footnote(BaseModel):

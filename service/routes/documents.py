@@ -44,5 +44,5 @@ def get_document(doc_id: str, answerer: AnswererDep) -> DocumentOut:
         format=doc.format,
         text=doc.text,
         sections=[{"path": list(s.path), "start": s.start, "end": s.end} for s in doc.sections],
-        footnotes=[CitationOut(marker=c.marker, text=c.text, urls=list(c.urls)) for c in doc.footnotes],
+        footnotes=[CitationOut.of(c) for c in doc.footnotes],
     )
