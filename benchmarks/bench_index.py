@@ -37,7 +37,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from index.dense import HNSW_EF_CONSTRUCTION, HNSW_M  # noqa: E402
+from footnote.index.dense import HNSW_EF_CONSTRUCTION, HNSW_M  # noqa: E402
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -99,8 +99,8 @@ def latency(fn, inputs: list[Any], repeat: int) -> dict[str, float]:
 
 def real_corpus(embedder: Any) -> dict[str, Any]:
     """The seed corpus, chunked and embedded for real: the material for the synthetic corpora."""
-    from index.text import dense_text
-    from ingest import chunk, discover, parse
+    from footnote.index.text import dense_text
+    from footnote.ingest import chunk, discover, parse
 
     files, _ = discover([ROOT / "corpus"])
     docs = [parse(f, ROOT / "corpus") for f in files]
@@ -125,7 +125,7 @@ def real_corpus(embedder: Any) -> dict[str, Any]:
 
 def end_to_end(tmp: Path) -> dict[str, Any]:
     """``update_index`` on corpus/: cold build (model already loaded), then an unchanged rerun."""
-    from index.build import update_index
+    from footnote.index.build import update_index
 
     out = tmp / "e2e" / "index"
     report, first = timed(update_index, [ROOT / "corpus"], out, chunk_tokens=160, overlap=0, echo=lambda s: None)
@@ -154,7 +154,7 @@ def unit(x: np.ndarray) -> np.ndarray:
 
 def synthetic_corpus(real: dict[str, Any], n: int, rng: np.random.Generator) -> dict[str, Any]:
     """``n`` passages recombined from real sentences, with perturbed real vectors (see module doc)."""
-    from ingest.models import Citation, Document, Passage
+    from footnote.ingest.models import Citation, Document, Passage
 
     sents: list[str] = real["sentences"]
     svecs: np.ndarray = real["sentence_vectors"]
@@ -210,11 +210,11 @@ def bench_size(real: dict[str, Any], n: int, embedder: Any, tmp: Path, rng: np.r
                repeat: int) -> dict[str, Any]:
     import faiss
 
-    from index import store
-    from index.dense import build_faiss
-    from index.lexical import build_bm25
-    from index.text import lexical_text
-    from index.writer import write_version
+    from footnote.index import store
+    from footnote.index.dense import build_faiss
+    from footnote.index.lexical import build_bm25
+    from footnote.index.text import lexical_text
+    from footnote.index.writer import write_version
 
     syn = synthetic_corpus(real, n, rng)
     folder = tmp / f"n{n}"
@@ -353,7 +353,7 @@ def main() -> None:
     sizes = [int(s) for s in (args.sizes or ("10000" if args.quick else "10000,100000")).split(",") if s]
     million = args.million if args.million is not None else (100_000 if args.quick else 1_000_000)
 
-    from index.embed import get_embedder
+    from footnote.index.embed import get_embedder
 
     rng = np.random.default_rng(20250521)
     started = time.perf_counter()

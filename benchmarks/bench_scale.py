@@ -120,7 +120,7 @@ def folder_bytes(path: Path) -> int:
 def bench_faiss(vectors: np.ndarray, queries: np.ndarray, truth: list[set[int]], work: Path) -> dict[str, Any]:
     import faiss
 
-    from index.dense import DenseRetriever, build_faiss
+    from footnote.index.dense import DenseRetriever, build_faiss
 
     t = time.perf_counter()
     index, params = build_faiss(vectors, "auto")
@@ -144,7 +144,7 @@ def bench_faiss(vectors: np.ndarray, queries: np.ndarray, truth: list[set[int]],
 
 
 def synthetic_passages(n: int) -> list[Any]:
-    from ingest.models import Passage
+    from footnote.ingest.models import Passage
 
     return [Passage(id=f"s{i:07d}", doc_id="synthetic", title="", section=(), text=f"p{i}", start=0,
                     end=1, tokens=1) for i in range(n)]
@@ -152,8 +152,8 @@ def synthetic_passages(n: int) -> list[Any]:
 
 def bench_milvus(vectors: np.ndarray, queries: np.ndarray, truth: list[set[int]], work: Path,
                  index_type: str | None = None) -> dict[str, Any]:
-    from index import milvus_store, milvus_sync
-    from index.dense import DenseRetriever
+    from footnote.index import milvus_store, milvus_sync
+    from footnote.index.dense import DenseRetriever
 
     uri = str(work / "milvus.db")
     passages = synthetic_passages(len(vectors))
@@ -183,7 +183,7 @@ def bench_bm25(n: int, count: int, seed: int = 2) -> dict[str, Any]:
     """BM25 as both stores serve it here (local bm25s): a Zipf corpus of 60-token passages, 3-term queries."""
     import bm25s
 
-    from index.lexical import BM25_PARAMS, BM25Retriever
+    from footnote.index.lexical import BM25_PARAMS, BM25Retriever
 
     rng = np.random.default_rng(seed)
     vocab = [f"w{i}" for i in range(50_000)]
@@ -214,9 +214,9 @@ def bench_bm25(n: int, count: int, seed: int = 2) -> dict[str, Any]:
 def embedding_throughput(sample: int) -> dict[str, Any]:
     """Real corpus passages (as the model sees them) through the real model in this process."""
     from footnote.settings import Settings
-    from index.embed import get_embedder
-    from index.text import dense_text
-    from ingest import chunk, parse
+    from footnote.index.embed import get_embedder
+    from footnote.index.text import dense_text
+    from footnote.ingest import chunk, parse
 
     settings = Settings()
     base = [dense_text(p) for f in sorted((ROOT / "corpus").iterdir())

@@ -143,7 +143,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     args = parser.parse_args()
 
-    from index.build import update_index
+    from footnote.index.build import update_index
 
     update_index([ROOT / "corpus"], args.index, chunk_tokens=int(os.environ.get("FOOTNOTE_CHUNK_TOKENS", 160)),
                  overlap=0, echo=lambda line: None)

@@ -25,10 +25,10 @@ def main() -> None:
     parser.add_argument("--chunk-tokens", type=int, default=160)
     args = parser.parse_args()
 
-    from eval.dataset import load_set
-    from index.build import update_index
-    from service.answer import Answerer, AnswerSettings
-    from service.models import AnswerRequest, Turn
+    from footnote.eval.dataset import load_set
+    from footnote.index.build import update_index
+    from footnote.service.answer import Answerer, AnswerSettings
+    from footnote.service.models import AnswerRequest, Turn
 
     update_index([ROOT / "corpus"], args.index, chunk_tokens=args.chunk_tokens, overlap=0, echo=lambda s: None)
     answerer = Answerer.from_index_dir(args.index)

@@ -57,7 +57,7 @@ SHORT = {"answer_found": "found", "evidence_quoted": "quoted", "abstention_preci
 
 def cached_embedder() -> Any:
     """The process-wide embedder, wrapped so each distinct text is embedded once per run."""
-    from index.embed import Embedder, get_embedder
+    from footnote.index.embed import Embedder, get_embedder
 
     base = get_embedder()
 
@@ -84,7 +84,7 @@ def cached_embedder() -> Any:
 
 def row(report: dict[str, Any], modes: Sequence[str]) -> dict[str, Any]:
     """The tabulated metrics of one report, plus which questions were answered right and which hit@5."""
-    from eval.run import flat_metrics
+    from footnote.eval.run import flat_metrics
 
     flat = flat_metrics(report)
     out: dict[str, Any] = {f"{mode}/{k}": flat.get(f"{mode}/{k}") for mode in modes for k in RETRIEVAL}
@@ -202,13 +202,13 @@ def main() -> None:
     parser.add_argument("--markdown", action="store_true", help="also print the README tables")
     args = parser.parse_args()
 
-    from eval.dataset import load_set
-    from eval.run import MODES, evaluate_index
+    from footnote.eval.dataset import load_set
+    from footnote.eval.run import MODES, evaluate_index
     from footnote.settings import Settings
-    from index.build import update_index
-    from index.hybrid import FusionParams
-    from index.store import load
-    from service.answer import AnswerSettings
+    from footnote.index.build import update_index
+    from footnote.index.hybrid import FusionParams
+    from footnote.index.store import load
+    from footnote.service.answer import AnswerSettings
 
     questions = load_set(args.set)
     defaults = Settings()

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from eval import metrics as m
+from footnote.eval import metrics as m
 from footnote.errors import InputError
 
 BEIR_METRICS = ("ndcg@10", "map", "recall@10", "recall@100", "mrr@10", "hit@10")
@@ -92,8 +92,8 @@ def run_beir(folder: Path, modes: Sequence[str] = ("hybrid", "dense", "bm25"), *
              echo: Callable[[str], Any] | None = None) -> dict[str, Any]:
     """nDCG@10, MAP, recall@10/100 (and MRR@10, hit@10) per mode on one BEIR dataset."""
     from footnote.settings import get_settings
-    from index.build import update_index
-    from index.store import load
+    from footnote.index.build import update_index
+    from footnote.index.store import load
 
     say = echo or (lambda line: None)
     settings = get_settings()

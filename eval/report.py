@@ -7,7 +7,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from eval.metrics import RETRIEVAL_METRICS
+from footnote.eval.metrics import RETRIEVAL_METRICS
 
 COLORS = {"hybrid": "#1b6ac9", "dense": "#d9480f", "bm25": "#2b8a3e"}
 FALLBACK_COLORS = ("#862e9c", "#e67700", "#0b7285")

@@ -2,7 +2,7 @@
 
 Programmatic use (a tuning sweep calls these)::
 
-    from eval.run import evaluate_index, flat_metrics
+    from footnote.eval.run import evaluate_index, flat_metrics
     report = evaluate_index(index, questions, modes=("hybrid",), fusion=FusionParams(k0=20),
                             answer_settings=AnswerSettings(min_score=0.4))
     flat_metrics(report)  # {"hybrid/hit@5": 0.93, ..., "answers/answer_found": 0.88, ...}
@@ -23,16 +23,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from eval import metrics as m
-from eval.dataset import Question, load_sets
+from footnote.eval import metrics as m
+from footnote.eval.dataset import Question, load_sets
 from footnote.errors import InputError
 
 if TYPE_CHECKING:
-    from index.hybrid import FusionParams
-    from index.store import Index
-    from ingest.models import Passage
-    from service.answer import AnswerSettings
-    from service.models import Answer
+    from footnote.index.hybrid import FusionParams
+    from footnote.index.store import Index
+    from footnote.ingest.models import Passage
+    from footnote.service.answer import AnswerSettings
+    from footnote.service.models import Answer
 
 MODES = ("hybrid", "dense", "bm25")
 DEPTH = 100  # passages retrieved per query and mode (recall@100 needs 100)
@@ -133,8 +133,8 @@ def evaluate_index(
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """The full report (config, per-mode retrieval metrics, answer metrics, per-question records)."""
-    from service.answer import Answerer
-    from service.models import AnswerRequest, Turn
+    from footnote.service.answer import Answerer
+    from footnote.service.models import AnswerRequest, Turn
 
     modes = list(dict.fromkeys(modes))
     for mode in modes:
@@ -277,7 +277,7 @@ def flat_metrics(report: dict[str, Any]) -> dict[str, float | None]:
 
 def run_eval(sets: Sequence[Path], index_dir: Path, modes: Sequence[str] = MODES, **kwargs: Any) -> dict[str, Any]:
     """Load the sets (the default set when none) and the index, and evaluate."""
-    from index.store import load
+    from footnote.index.store import load
 
     questions = load_sets(list(sets))
     index = load(index_dir)
@@ -317,8 +317,8 @@ def read_report(path: Path) -> dict[str, Any]:
 def run_cli(sets: list[Path], index_dir: Path, modes: list[str], report_dir: Path | None,
             compare_to: Path | None, beir_dir: Path | None, echo: Callable[[str], Any]) -> dict[str, Any]:
     """What ``footnote eval`` does: evaluate, print the table, write and compare reports."""
-    from eval.compare import compare, format_compare
-    from eval.report import format_table, write_reports
+    from footnote.eval.compare import compare, format_compare
+    from footnote.eval.report import format_table, write_reports
 
     if not modes:
         raise InputError("no retrieval modes given: use --modes hybrid,dense,bm25")
@@ -326,7 +326,7 @@ def run_cli(sets: list[Path], index_dir: Path, modes: list[str], report_dir: Pat
         if mode not in MODES:
             raise InputError(f"unknown search mode {mode!r}: use one of {', '.join(MODES)}")
     if beir_dir is not None:
-        from eval.beir import format_beir, run_beir
+        from footnote.eval.beir import format_beir, run_beir
 
         if sets:
             raise InputError("give either eval sets or --beir, not both")

@@ -73,7 +73,7 @@ def store_options(func: F) -> F:
 
 def _use_store(store: str | None, milvus_uri: str | None) -> None:
     from footnote.settings import get_settings
-    from index.milvus_store import configure
+    from footnote.index.milvus_store import configure
 
     store = store or get_settings().store
     milvus_uri = milvus_uri or get_settings().milvus_uri
@@ -81,7 +81,7 @@ def _use_store(store: str | None, milvus_uri: str | None) -> None:
 
 
 def _ray_address(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    from index.ray_embed import check_address
+    from footnote.index.ray_embed import check_address
 
     try:
         return None if value is None else check_address(value)
@@ -113,7 +113,7 @@ def ingest(
 ) -> None:
     """Turn documents (txt, md, html, pdf, docx) into passages and build the search index."""
     from footnote.settings import get_settings
-    from index.build import update_index
+    from footnote.index.build import update_index
 
     settings = get_settings()
     targets = list(paths) or [settings.corpus_dir]
@@ -141,7 +141,7 @@ def ingest(
 def search(query: str, index_dir: Path | None, mode: str, k: int, as_json: bool, store: str | None,
            milvus_uri: str | None) -> None:
     """Show the passages a query retrieves."""
-    from index.store import load
+    from footnote.index.store import load
 
     _use_store(store, milvus_uri)
     if not query.strip():
@@ -169,7 +169,7 @@ def serve(host: str | None, port: int | None, index_dir: Path | None, store: str
     import uvicorn
 
     from footnote.settings import get_settings
-    from service.app import create_app
+    from footnote.service.app import create_app
 
     _use_store(store, milvus_uri)
 
@@ -188,8 +188,8 @@ def serve(host: str | None, port: int | None, index_dir: Path | None, store: str
 @_friendly_errors
 def ask(question: str, index_dir: Path | None, history_file: Path | None, top_k: int, as_json: bool) -> None:
     """Answer a question with quotes and footnotes."""
-    from service.answer import Answerer
-    from service.models import AnswerRequest, Turn
+    from footnote.service.answer import Answerer
+    from footnote.service.models import AnswerRequest, Turn
 
     history: list[Turn] = []
     if history_file is not None:
@@ -225,7 +225,7 @@ def eval_(
     beir_dir: Path | None,
 ) -> None:
     """Measure retrieval and answers against expected-answer sets."""
-    from eval.run import run_cli
+    from footnote.eval.run import run_cli
 
     run_cli(
         sets=list(sets),

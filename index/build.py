@@ -23,11 +23,11 @@ from typing import Any
 import numpy as np
 
 from footnote.errors import DocumentError, IndexError_, InputError, NothingIngested
-from index import milvus_sync, store, versions
-from index.embed import Embedder, expected_model_sha256, get_embedder
-from index.text import dense_text
-from index.writer import Previous, gather_vectors, read_previous, sentence_texts, write_version
-from ingest.models import Document, Passage
+from footnote.index import milvus_sync, store, versions
+from footnote.index.embed import Embedder, expected_model_sha256, get_embedder
+from footnote.index.text import dense_text
+from footnote.index.writer import Previous, gather_vectors, read_previous, sentence_texts, write_version
+from footnote.ingest.models import Document, Passage
 
 PROGRESS_MIN_FILES = 20
 CHUNKER = "ingest.chunk/sentences+cl100k"
@@ -160,7 +160,7 @@ def _update(paths: list[Path], index_dir: Path, chunking: dict[str, Any], dense_
 
         def embed(texts: Sequence[str], desc: str) -> np.ndarray:
             if scale[2] is not None:  # --- scale-out hook: embed on Ray (index/ray_embed.py) ---
-                from index.ray_embed import embed_for_index
+                from footnote.index.ray_embed import embed_for_index
 
                 return embed_for_index(texts, scale[2], model_sha, desc, say)
             if not loaded:
@@ -257,7 +257,7 @@ def _collect(paths: Sequence[Path], prev: Previous | None, reuse: bool, chunking
     """Every file to index, parsed and chunked unless the previous version already has it unchanged."""
     from tqdm import tqdm
 
-    from ingest import chunk, discover, parse
+    from footnote.ingest import chunk, discover, parse
 
     skipped: list[tuple[str, str]] = []
     found: list[tuple[Path, Path]] = []

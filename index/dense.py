@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from index.hits import Hit
-from ingest.models import Passage
+from footnote.index.hits import Hit
+from footnote.ingest.models import Passage
 
 HNSW_THRESHOLD = 30_000
 HNSW_M = 32

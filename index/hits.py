@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ingest.models import Passage
+from footnote.ingest.models import Passage
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.dense import DenseRetriever
-from index.hits import Hit
-from index.lexical import BM25Retriever
+from footnote.index.dense import DenseRetriever
+from footnote.index.hits import Hit
+from footnote.index.lexical import BM25Retriever
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from index.hits import Hit
-from index.text import bm25_tokens
-from ingest.models import Passage
+from footnote.index.hits import Hit
+from footnote.index.text import bm25_tokens
+from footnote.ingest.models import Passage
 
 BM25_PARAMS: dict[str, Any] = {"method": "lucene", "k1": 1.5, "b": 0.75}
 

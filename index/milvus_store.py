@@ -33,10 +33,10 @@ from typing import Any
 import numpy as np
 
 from footnote.errors import IndexError_, InputError
-from index import dense as dense_params
-from index.lexical import BM25_PARAMS, BM25Retriever
-from index.text import bm25_tokens
-from ingest.models import Passage
+from footnote.index import dense as dense_params
+from footnote.index.lexical import BM25_PARAMS, BM25Retriever
+from footnote.index.text import bm25_tokens
+from footnote.ingest.models import Passage
 
 log = logging.getLogger("footnote.milvus")
 

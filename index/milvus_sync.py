@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 
 from footnote.errors import IndexError_, InputError
-from index import dense as dense_params
-from index.lexical import BM25_PARAMS
-from index.milvus_store import (
+from footnote.index import dense as dense_params
+from footnote.index.lexical import BM25_PARAMS
+from footnote.index.milvus_store import (
     KEYS,
     STORES,
     client,
@@ -33,8 +33,8 @@ from index.milvus_store import (
     server_version,
     short_error,
 )
-from index.text import bm25_tokens, dense_text, lexical_text
-from ingest.models import Passage
+from footnote.index.text import bm25_tokens, dense_text, lexical_text
+from footnote.ingest.models import Passage
 
 LEXICAL = ("auto", "milvus", "local")
 # Index types Milvus Lite builds; it accepts IVF_PQ, DISKANN and SCANN at create time and fails later.
@@ -100,8 +100,8 @@ class MilvusSync:
                        vectors: np.ndarray) -> dict[str, Any]:
         """Insert this version's missing vectors, then turn ``folder`` into a Milvus-backed version:
         ``milvus_keys.npy`` instead of ``dense.faiss``, the manifest's ``dense`` section rewritten."""
-        from index.store import DENSE
-        from index.writer import write_manifest
+        from footnote.index.store import DENSE
+        from footnote.index.writer import write_manifest
 
         model = manifest["model"]
         dim = int(model["dim"])
@@ -198,7 +198,7 @@ class MilvusSync:
         c.create_index(self.collection, index)
 
     def _version_folders(self) -> list[Path]:
-        from index import versions
+        from footnote.index import versions
 
         folder = versions.versions_dir(self.index_dir)
         if not folder.is_dir():
@@ -294,7 +294,7 @@ class MilvusSync:
 
 
 def _dense_section(folder: Path) -> dict[str, Any]:
-    from index.store import MANIFEST
+    from footnote.index.store import MANIFEST
 
     try:
         return dict(json.loads((folder / MANIFEST).read_text("utf-8")).get("dense") or {})

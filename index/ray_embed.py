@@ -33,7 +33,7 @@ class EmbedBatch:
     def __init__(self, model_path: str | None, expected_sha256: str | None, batch_size: int, threads: int) -> None:
         import torch
 
-        from index.embed import Embedder
+        from footnote.index.embed import Embedder
 
         torch.set_num_threads(max(1, threads))
         self.embedder = Embedder(model_path, batch_size=batch_size)
@@ -128,7 +128,7 @@ def check_address(address: str) -> str:
 def embed_for_index(texts: Sequence[str], address: str, model_sha256: str, desc: str = "embedding",
                     say: Any = None) -> np.ndarray:
     """What ``update_index`` calls with ``--ray``: the configured model, checked on every worker."""
-    from index.embed import configured_model_path
+    from footnote.index.embed import configured_model_path
 
     folder, is_default = configured_model_path()
     if say is not None and texts:

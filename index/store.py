@@ -24,13 +24,13 @@ from typing import Any
 import numpy as np
 
 from footnote.errors import IndexIncompatible, IndexMissing, InputError, NotFound
-from index import milvus_store, versions
-from index.dense import HNSW_EF_SEARCH, DenseRetriever
-from index.embed import Embedder, expected_model_sha256, get_embedder
-from index.hits import Hit, Retriever
-from index.hybrid import FusionParams, HybridRetriever
-from index.lexical import BM25Retriever, load_bm25
-from ingest.models import Document, Passage
+from footnote.index import milvus_store, versions
+from footnote.index.dense import HNSW_EF_SEARCH, DenseRetriever
+from footnote.index.embed import Embedder, expected_model_sha256, get_embedder
+from footnote.index.hits import Hit, Retriever
+from footnote.index.hybrid import FusionParams, HybridRetriever
+from footnote.index.lexical import BM25Retriever, load_bm25
+from footnote.ingest.models import Document, Passage
 
 FORMAT = "footnote-index"
 FORMAT_VERSION = 1

@@ -12,7 +12,7 @@ import re
 import threading
 import unicodedata
 
-from ingest.models import Passage
+from footnote.ingest.models import Passage
 
 _EMPHASIS = re.compile(r"(\*\*|__|`)")
 _SPACE = re.compile(r"\s+")

@@ -12,11 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from index import store
-from index.dense import build_faiss
-from index.lexical import build_bm25, save_bm25
-from index.text import dense_text, lexical_text
-from ingest.models import Document, Passage
+from footnote.index import store
+from footnote.index.dense import build_faiss
+from footnote.index.lexical import build_bm25, save_bm25
+from footnote.index.text import dense_text, lexical_text
+from footnote.ingest.models import Document, Passage
 
 
 def text_key(text: str) -> bytes:

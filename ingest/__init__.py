@@ -11,9 +11,9 @@ Public entry points (the index stage calls only these):
 
 from __future__ import annotations
 
-from ingest.chunking import chunk
-from ingest.documents import discover, parse
-from ingest.models import Citation, Document, Passage, Section
-from ingest.tokens import count_tokens
+from footnote.ingest.chunking import chunk
+from footnote.ingest.documents import discover, parse
+from footnote.ingest.models import Citation, Document, Passage, Section
+from footnote.ingest.tokens import count_tokens
 
 __all__ = ["Citation", "Document", "Passage", "Section", "chunk", "count_tokens", "discover", "parse"]

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 
-from ingest.models import Document, Passage, Section
-from ingest.sentences import sentence_spans
-from ingest.tokens import MAX_WORD_PIECES, count_tokens, count_word_pieces
+from footnote.ingest.models import Document, Passage, Section
+from footnote.ingest.sentences import sentence_spans
+from footnote.ingest.tokens import MAX_WORD_PIECES, count_tokens, count_word_pieces
 
 _WORD = re.compile(r"\S+")
 

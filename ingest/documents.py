@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 
 from footnote.errors import InputError, UnreadableDocument, UnsupportedFormat
-from ingest.loaders import FORMATS, load
-from ingest.models import Document
-from ingest.structure import build
+from footnote.ingest.loaders import FORMATS, load
+from footnote.ingest.models import Document
+from footnote.ingest.structure import build
 
 _SLUG = re.compile(r"[^\w]+")
 

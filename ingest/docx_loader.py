@@ -12,7 +12,7 @@ import zipfile
 from lxml import etree
 
 from footnote.errors import UnreadableDocument
-from ingest.units import Loaded, Unit, mark
+from footnote.ingest.units import Loaded, Unit, mark
 
 _W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"

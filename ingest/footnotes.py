@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from ingest.models import Citation
-from ingest.units import MARK_CLOSE, MARK_OPEN, Unit
+from footnote.ingest.models import Citation
+from footnote.ingest.units import MARK_CLOSE, MARK_OPEN, Unit
 
 SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
 _SUPER_TO_DIGIT = str.maketrans(SUPERSCRIPTS, "0123456789")

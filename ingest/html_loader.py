@@ -11,7 +11,7 @@ import re
 
 from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 
-from ingest.units import Loaded, Unit, mark
+from footnote.ingest.units import Loaded, Unit, mark
 
 _HEADINGS = {f"h{n}": n for n in range(1, 7)}
 _DROP = ["script", "style", "noscript", "template", "nav", "form", "button", "svg", "iframe", "head"]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from footnote.errors import UnreadableDocument
-from ingest.encoding import BinaryContent, decode
-from ingest.units import Loaded
+from footnote.ingest.encoding import BinaryContent, decode
+from footnote.ingest.units import Loaded
 
 FORMATS = {
     ".txt": "txt",
@@ -20,11 +20,11 @@ FORMATS = {
 
 def load(raw: bytes, fmt: str, name: str) -> Loaded:
     if fmt == "pdf":
-        from ingest.pdf_loader import load_pdf
+        from footnote.ingest.pdf_loader import load_pdf
 
         return load_pdf(raw, name)
     if fmt == "docx":
-        from ingest.docx_loader import load_docx
+        from footnote.ingest.docx_loader import load_docx
 
         return load_docx(raw, name)
     try:
@@ -34,9 +34,9 @@ def load(raw: bytes, fmt: str, name: str) -> Loaded:
     if not text.strip():
         raise UnreadableDocument(name, "empty file")
     if fmt == "html":
-        from ingest.html_loader import load_html
+        from footnote.ingest.html_loader import load_html
 
         return load_html(text)
-    from ingest.text_loader import load_text
+    from footnote.ingest.text_loader import load_text
 
     return load_text(text, markdown=fmt == "md")

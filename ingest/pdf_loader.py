@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from footnote.errors import UnreadableDocument
-from ingest.units import Loaded, Unit, mark
+from footnote.ingest.units import Loaded, Unit, mark
 
 _SUPERSCRIPT_FLAG = 1
 _BOLD_FLAG = 16

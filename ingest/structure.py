@@ -10,9 +10,9 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from ingest.footnotes import citation, clean_inline, extract_definitions, sort_key
-from ingest.models import Citation, Section
-from ingest.units import Loaded, Unit
+from footnote.ingest.footnotes import citation, clean_inline, extract_definitions, sort_key
+from footnote.ingest.models import Citation, Section
+from footnote.ingest.units import Loaded, Unit
 
 # A block that ends like this is complete; anything else may continue in the next block.
 _TERMINAL = re.compile(r"[.!?:;。！？…][\"'”’)\]]*$")

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-from ingest.footnotes import split_definition
-from ingest.units import Loaded, Unit
+from footnote.ingest.footnotes import split_definition
+from footnote.ingest.units import Loaded, Unit
 
 _BULLET = re.compile(r"^\s*[-*+•·‣◦▪–]\s+(?=\S)")
 _NUMBERED = re.compile(r"^\s*(?:\d{1,3}[.)]|\(\d{1,3}\)|[a-z][.)])\s+(?=\S)")

@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from service.lexical import Idf, coverage, terms
-from service.models import Answer, AnswerRequest, CitationOut, Footnote, PassageOut
-from service.rewrite import standalone
+from footnote.service.lexical import Idf, coverage, terms
+from footnote.service.models import Answer, AnswerRequest, CitationOut, Footnote, PassageOut
+from footnote.service.rewrite import standalone
 
 if TYPE_CHECKING:
-    from index.hybrid import FusionParams
-    from index.store import Hit, Index
+    from footnote.index.hybrid import FusionParams
+    from footnote.index.store import Hit, Index
 
 NOT_FOUND = "Not found in the documents."
 
@@ -76,7 +76,7 @@ class Answerer:
 
     @classmethod
     def from_index_dir(cls, index_dir: Path, settings: AnswerSettings | None = None) -> Answerer:
-        from index.store import load
+        from footnote.index.store import load
 
         return cls(load(index_dir), settings)
 

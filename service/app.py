@@ -11,9 +11,9 @@ from fastapi import FastAPI
 
 from footnote import __version__
 from footnote.settings import Settings, get_settings
-from service import errors
-from service.routes import answer, documents, health, search
-from service.state import IndexHolder
+from footnote.service import errors
+from footnote.service.routes import answer, documents, health, search
+from footnote.service.state import IndexHolder
 
 DESCRIPTION = """
 Footnote answers questions about your documents with **verbatim quotes and numbered footnotes**.
@@ -54,7 +54,7 @@ def _include_optional(app: FastAPI) -> None:
     """The chat page and the OpenAI-compatible API, when their modules are present."""
     import importlib
 
-    for name in ("service.routes.openai", "service.routes.chat"):
+    for name in ("footnote.service.routes.openai", "footnote.service.routes.chat"):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:

@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from footnote.errors import FootnoteError, IndexError_, InputError, NotFound
-from service.models import ErrorResponse
+from footnote.service.models import ErrorResponse
 
 log = logging.getLogger("footnote.service")
 

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from service.models import MAX_TOP_K, Footnote
+from footnote.service.models import MAX_TOP_K, Footnote
 
 MODEL_ID = "footnote"
 # A fixed creation time for the one model (the day the API landed), so /v1/models is stable.

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from service.lexical import STOP_WORDS, Idf, terms, words
+from footnote.service.lexical import STOP_WORDS, Idf, terms, words
 
 _PERSONAL = {"it": "", "they": "", "them": "", "he": "", "she": "", "him": "",
              "its": "'s", "their": "'s", "his": "'s", "her": "'s"}

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from footnote.errors import IndexError_, IndexMissing
-from service.answer import Answerer
+from footnote.service.answer import Answerer
 
 if TYPE_CHECKING:
-    from index.embed import Embedder
+    from footnote.index.embed import Embedder
 
 log = logging.getLogger("footnote.service")
 
@@ -54,8 +54,8 @@ class IndexHolder:
 
     def refresh(self) -> bool:
         """Load the index if its version changed; True when a new one was swapped in."""
-        from index.embed import get_embedder
-        from index.store import current_version, load
+        from footnote.index.embed import get_embedder
+        from footnote.index.store import current_version, load
 
         version = current_version(self.index_dir)
         if version is not None and version == self._version and self._answerer is not None:

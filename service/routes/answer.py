@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from service.deps import AnswererDep, ApiKey
-from service.errors import ERROR_RESPONSES
-from service.models import Answer, AnswerRequest
+from footnote.service.deps import AnswererDep, ApiKey
+from footnote.service.errors import ERROR_RESPONSES
+from footnote.service.models import Answer, AnswerRequest
 
 router = APIRouter(tags=["answers"], dependencies=[ApiKey])
 

@@ -37,7 +37,7 @@ MEDIA_TYPES = {
 def _static(name: str) -> Response:
     if name not in MEDIA_TYPES:
         raise NotFound(f"no static file {name!r}")
-    body = resources.files("service").joinpath("static", name).read_bytes()
+    body = resources.files("footnote.service").joinpath("static", name).read_bytes()
     return Response(content=body, media_type=MEDIA_TYPES[name], headers=SECURITY_HEADERS)
 
 

@@ -6,9 +6,9 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from footnote.errors import NotFound
-from service.deps import AnswererDep, ApiKey
-from service.errors import ERROR_RESPONSES
-from service.models import CitationOut, DocumentOut
+from footnote.service.deps import AnswererDep, ApiKey
+from footnote.service.errors import ERROR_RESPONSES
+from footnote.service.models import CitationOut, DocumentOut
 
 router = APIRouter(tags=["documents"], dependencies=[ApiKey])
 

@@ -6,8 +6,8 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from footnote.errors import IndexError_
-from service.deps import HolderDep
-from service.models import Health, Ready
+from footnote.service.deps import HolderDep
+from footnote.service.models import Health, Ready
 
 router = APIRouter(tags=["health"])
 

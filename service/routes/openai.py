@@ -21,9 +21,9 @@ from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
 from footnote.errors import NotFound
-from service.deps import AnswererDep, ApiKey
-from service.models import MAX_HISTORY_TURNS, Answer, AnswerRequest, ErrorResponse, Turn
-from service.openai_models import (
+from footnote.service.deps import AnswererDep, ApiKey
+from footnote.service.models import MAX_HISTORY_TURNS, Answer, AnswerRequest, ErrorResponse, Turn
+from footnote.service.openai_models import (
     MODEL_CREATED,
     MODEL_ID,
     ChatCompletion,
@@ -158,7 +158,7 @@ def _stream(completion_id: str, created: int, content: str, answer: Answer, usag
 
 def _usage(body: ChatCompletionRequest, content: str) -> Usage:
     """cl100k_base token counts of the messages and the reply (nothing is generated; clients expect them)."""
-    from ingest.tokens import count_tokens
+    from footnote.ingest.tokens import count_tokens
 
     prompt = sum(count_tokens(m.text()) for m in body.messages)
     completion = count_tokens(content)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from service.answer import passage_out
-from service.deps import AnswererDep, ApiKey
-from service.errors import ERROR_RESPONSES
-from service.models import SearchRequest, SearchResponse
+from footnote.service.answer import passage_out
+from footnote.service.deps import AnswererDep, ApiKey
+from footnote.service.errors import ERROR_RESPONSES
+from footnote.service.models import SearchRequest, SearchResponse
 
 router = APIRouter(tags=["search"], dependencies=[ApiKey])
 

@@ -33,7 +33,7 @@ def small_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def small_report(corpus_index: Path, small_set: Path) -> dict[str, Any]:
-    from eval.run import run_eval
+    from footnote.eval.run import run_eval
 
     return run_eval([small_set], corpus_index)
 
@@ -41,6 +41,6 @@ def small_report(corpus_index: Path, small_set: Path) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def default_report(corpus_index: Path) -> dict[str, Any]:
     """The shipped set through the real index and answerer, all three modes (about half a minute)."""
-    from eval.run import run_eval
+    from footnote.eval.run import run_eval
 
     return run_eval([], corpus_index)

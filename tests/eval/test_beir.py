@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from eval.beir import load_beir, run_beir, write_corpus
+from footnote.eval.beir import load_beir, run_beir, write_corpus
 from footnote.cli import main
 from footnote.errors import InputError
 

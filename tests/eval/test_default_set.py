@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from eval.dataset import DEFAULT_SET, load_set, load_sets
+from footnote.eval.dataset import DEFAULT_SET, load_set, load_sets
 from footnote.errors import InputError
 from tests.conftest import ARTICLE, REPORT
 
@@ -55,8 +55,8 @@ def test_evidence_is_verbatim_in_the_raw_documents() -> None:
 
 
 def test_evidence_is_verbatim_in_the_parsed_documents() -> None:
-    import ingest
-    from eval.metrics import locate
+    from footnote import ingest
+    from footnote.eval.metrics import locate
 
     parsed = {doc: ingest.parse(path) for doc, path in DOCS.items()}
     assert {doc: d.doc_id for doc, d in parsed.items()} == {doc: doc for doc in DOCS}

@@ -8,7 +8,7 @@ import warnings
 import pytest
 import pytrec_eval
 
-from eval import metrics as m
+from footnote.eval import metrics as m
 
 
 def _synthetic(seed: int, ties: bool) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, int]]]:

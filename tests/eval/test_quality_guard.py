@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from eval.run import THRESHOLDS, check_thresholds
+from footnote.eval.run import THRESHOLDS, check_thresholds
 
 
 def test_shipped_set_meets_thresholds(default_report: dict[str, Any]) -> None:

@@ -23,6 +23,6 @@ def docs(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def corpus(corpus_index: Path):  # noqa: ANN201 - index.store.Index
     """The session index, loaded once (read-only)."""
-    from index.store import load
+    from footnote.index.store import load
 
     return load(corpus_index)

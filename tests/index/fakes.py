@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embed import Embedder
+from footnote.index.embed import Embedder
 
 
 class CountingEmbedder(Embedder):

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from footnote.errors import InputError, NothingIngested
-from index import versions
-from index.build import update_index
-from index.store import current_version, load
+from footnote.index import versions
+from footnote.index.build import update_index
+from footnote.index.store import current_version, load
 from tests.conftest import ARTICLE, REPORT
 from tests.index.fakes import CountingEmbedder
 

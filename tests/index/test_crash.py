@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from index import versions, writer
-from index.build import update_index
-from index.store import load
+from footnote.index import versions, writer
+from footnote.index.build import update_index
+from footnote.index.store import load
 from tests.conftest import ARTICLE, ROOT
 from tests.index.fakes import CountingEmbedder, HashingEmbedder
 
@@ -63,7 +63,7 @@ def test_ctrl_c_while_writing_keeps_the_old_index(docs: Path, tmp_path: Path,
 KILLER = r"""
 import os, signal, sys
 from pathlib import Path
-from index import build, versions, writer
+from footnote.index import build, versions, writer
 from tests.index.fakes import HashingEmbedder
 
 step, docs, index_dir = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])

@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from index import milvus_store, milvus_sync
-from index.build import update_index
-from index.store import load
+from footnote.index import milvus_store, milvus_sync
+from footnote.index.build import update_index
+from footnote.index.store import load
 from tests.conftest import CORPUS, ROOT
 
 # (question, a phrase the expected passage's text contains)
@@ -102,8 +102,8 @@ def test_rankings_are_identical(corpus_index: Path, lite_dir: Path, mode: str) -
 
 
 def test_answers_are_identical(corpus_index: Path, lite_dir: Path) -> None:
-    from service.answer import Answerer
-    from service.models import AnswerRequest, Turn
+    from footnote.service.answer import Answerer
+    from footnote.service.models import AnswerRequest, Turn
 
     on_faiss, on_milvus = Answerer(load(corpus_index)), Answerer(load(lite_dir))
     requests = [AnswerRequest(question=q) for q in ANSWER_QUESTIONS]

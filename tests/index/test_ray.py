@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from footnote.errors import InputError
-from index.ray_embed import check_address, embed_with_ray
-from index.store import load
+from footnote.index.ray_embed import check_address, embed_with_ray
+from footnote.index.store import load
 from tests.conftest import CORPUS
 
 # Ray Data's own DataContext warns about its deprecated fields on every dataset; not ours to fix.
@@ -29,7 +29,7 @@ def local_ray() -> Iterator[None]:
 
 
 def test_ray_builds_the_same_index(corpus_index: Path, tmp_path: Path) -> None:
-    from index.build import update_index
+    from footnote.index.build import update_index
 
     lines: list[str] = []
     report = update_index([CORPUS], tmp_path / "index", ray="auto", echo=lines.append)
@@ -48,7 +48,7 @@ def test_ray_builds_the_same_index(corpus_index: Path, tmp_path: Path) -> None:
 
 
 def test_order_survives_uneven_batches() -> None:
-    from index.embed import get_embedder
+    from footnote.index.embed import get_embedder
 
     texts = [f"passage {i}: " + "semiconductor policy " * (i % 7) for i in range(45)]
     vectors = embed_with_ray(texts, address="auto", actors=2, rows_per_batch=8)

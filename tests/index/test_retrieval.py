@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from index.hits import Hit
-from index.hybrid import FusionParams
+from footnote.index.hits import Hit
+from footnote.index.hybrid import FusionParams
 
 MODES = ["hybrid", "dense", "bm25"]
 
@@ -87,7 +87,7 @@ def test_sentence_vectors_match_the_model(corpus) -> None:
 
 def test_bm25_scores_agree_with_bm25s(corpus) -> None:
     """Our one-bincount scoring must equal bm25s's own scoring of the same tokens."""
-    from index.text import bm25_tokens
+    from footnote.index.text import bm25_tokens
 
     retriever = corpus.retriever("bm25")
     for question in ("Rapidus partnership with IBM", "quantum computing talent", "digital transformation DX"):

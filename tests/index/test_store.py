@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from footnote.errors import IndexIncompatible, IndexMissing, InputError
-from index import versions
-from index.store import current_version, load
+from footnote.index import versions
+from footnote.index.store import current_version, load
 
 
 @pytest.fixture
@@ -88,7 +88,7 @@ def test_garbage_manifest_is_refused(copy: Path) -> None:
 
 
 def test_a_tampered_default_model_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    from index import embed
+    from footnote.index import embed
 
     monkeypatch.setattr(embed, "DEFAULT_MODEL_SHA256", "00" * 32)
     with pytest.raises(InputError, match=r"refusing to use .*model.safetensors: sha256 53aa5117.* is not the "

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from ingest import Document, Section, chunk, count_tokens, parse
-from ingest.sentences import sentence_spans
-from ingest.tokens import count_word_pieces
+from footnote.ingest import Document, Section, chunk, count_tokens, parse
+from footnote.ingest.sentences import sentence_spans
+from footnote.ingest.tokens import count_word_pieces
 
 
 def sentences(text: str) -> list[str]:

@@ -8,8 +8,8 @@ from functools import cache
 
 import pytest
 
-from ingest import Document, Passage, chunk, count_tokens, parse
-from ingest.tokens import count_word_pieces
+from footnote.ingest import Document, Passage, chunk, count_tokens, parse
+from footnote.ingest.tokens import count_word_pieces
 from tests.conftest import ARTICLE, CORPUS, REPORT
 
 SUPERSCRIPT_DIGITS = re.compile("[⁰¹²³⁴⁵⁶⁷⁸⁹]")

@@ -9,7 +9,7 @@ from pathlib import Path
 import docx
 from fpdf import FPDF
 
-from ingest import Document, chunk, parse
+from footnote.ingest import Document, chunk, parse
 
 METI = "https://www.meti.go.jp/policy/semiconductors.pdf"
 RAPIDUS = "https://www.rapidus.inc/en/"

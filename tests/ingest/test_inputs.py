@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from footnote.errors import InputError, UnreadableDocument, UnsupportedFormat
-from ingest import discover, parse
+from footnote.ingest import discover, parse
 
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c63")
 JAPANESE = "日本の技術政策\n\n日本は先端技術政策を経済安全保障と統合してきた。半導体への投資が続いている。\n"
@@ -40,7 +40,7 @@ def test_text_encodings_decode_exactly(tmp_path: Path, encoding: str, text: str)
 
 
 def test_japanese_sentences(tmp_path: Path) -> None:
-    from ingest import chunk
+    from footnote.ingest import chunk
 
     path = tmp_path / "jp.txt"
     path.write_bytes(JAPANESE.encode("shift_jis"))

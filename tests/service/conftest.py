@@ -18,7 +18,7 @@ def live_server(index_dir: Path, api_key: str | None = None) -> Iterator[str]:
     import uvicorn
 
     from footnote.settings import Settings
-    from service.app import create_app
+    from footnote.service.app import create_app
 
     # Explicit settings: a module-scoped server starts before the per-test environment isolation.
     app = create_app(index_dir=index_dir, settings=Settings(index_dir=index_dir, api_key=api_key))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from service.app import create_app
+from footnote.service.app import create_app
 
 IPA_URL = "https://www.ipa.go.jp/publish/wp-dx/gmcbt8000000botk-att/000108043.pdf"
 IBM_URL = (
@@ -178,7 +178,7 @@ def test_openapi_documents_the_endpoints(client: TestClient) -> None:
 
 
 def test_hot_swap_keeps_answering(tmp_path: Path) -> None:
-    from index.build import update_index
+    from footnote.index.build import update_index
     from tests.conftest import CORPUS
 
     folder = tmp_path / "docs"

@@ -182,7 +182,7 @@ def test_static_files_are_served_with_a_strict_policy(corpus_server: str) -> Non
 @pytest.fixture(scope="module")
 def injection_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A server over one document whose text holds markup that would run if parsed as HTML."""
-    from index.build import update_index
+    from footnote.index.build import update_index
 
     folder = tmp_path_factory.mktemp("injection-corpus")
     (folder / "glorbix-manual.txt").write_text(

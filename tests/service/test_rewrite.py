@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from service.answer import Answerer, states_quantity, wants_quantity
-from service.models import AnswerRequest, Turn
+from footnote.service.answer import Answerer, states_quantity, wants_quantity
+from footnote.service.models import AnswerRequest, Turn
 
 
 @pytest.fixture(scope="module")
