@@ -213,10 +213,10 @@ def bench_bm25(n: int, count: int, seed: int = 2) -> dict[str, Any]:
 
 def embedding_throughput(sample: int) -> dict[str, Any]:
     """Real corpus passages (as the model sees them) through the real model in this process."""
-    from footnote.settings import Settings
     from footnote.index.embed import get_embedder
     from footnote.index.text import dense_text
     from footnote.ingest import chunk, parse
+    from footnote.settings import Settings
 
     settings = Settings()
     base = [dense_text(p) for f in sorted((ROOT / "corpus").iterdir())

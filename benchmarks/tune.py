@@ -204,11 +204,11 @@ def main() -> None:
 
     from footnote.eval.dataset import load_set
     from footnote.eval.run import MODES, evaluate_index
-    from footnote.settings import Settings
     from footnote.index.build import update_index
     from footnote.index.hybrid import FusionParams
     from footnote.index.store import load
     from footnote.service.answer import AnswerSettings
+    from footnote.settings import Settings
 
     questions = load_set(args.set)
     defaults = Settings()

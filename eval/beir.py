@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from footnote.eval import metrics as m
 from footnote.errors import InputError
+from footnote.eval import metrics as m
 
 BEIR_METRICS = ("ndcg@10", "map", "recall@10", "recall@100", "mrr@10", "hit@10")
 
@@ -91,9 +91,9 @@ def run_beir(folder: Path, modes: Sequence[str] = ("hybrid", "dense", "bm25"), *
              overlap: int | None = None, depth: int = 100, split: str = "test",
              echo: Callable[[str], Any] | None = None) -> dict[str, Any]:
     """nDCG@10, MAP, recall@10/100 (and MRR@10, hit@10) per mode on one BEIR dataset."""
-    from footnote.settings import get_settings
     from footnote.index.build import update_index
     from footnote.index.store import load
+    from footnote.settings import get_settings
 
     say = echo or (lambda line: None)
     settings = get_settings()

@@ -23,9 +23,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from footnote.errors import InputError
 from footnote.eval import metrics as m
 from footnote.eval.dataset import Question, load_sets
-from footnote.errors import InputError
 
 if TYPE_CHECKING:
     from footnote.index.hybrid import FusionParams

@@ -72,8 +72,8 @@ def store_options(func: F) -> F:
 
 
 def _use_store(store: str | None, milvus_uri: str | None) -> None:
-    from footnote.settings import get_settings
     from footnote.index.milvus_store import configure
+    from footnote.settings import get_settings
 
     store = store or get_settings().store
     milvus_uri = milvus_uri or get_settings().milvus_uri
@@ -112,8 +112,8 @@ def ingest(
     store: str | None, milvus_uri: str | None, ray_address: str | None,
 ) -> None:
     """Turn documents (txt, md, html, pdf, docx) into passages and build the search index."""
-    from footnote.settings import get_settings
     from footnote.index.build import update_index
+    from footnote.settings import get_settings
 
     settings = get_settings()
     targets = list(paths) or [settings.corpus_dir]
@@ -168,8 +168,8 @@ def serve(host: str | None, port: int | None, index_dir: Path | None, store: str
     """Serve the answer API, the chat page and the OpenAI-compatible endpoint."""
     import uvicorn
 
-    from footnote.settings import get_settings
     from footnote.service.app import create_app
+    from footnote.settings import get_settings
 
     _use_store(store, milvus_uri)
 

@@ -10,10 +10,10 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from footnote import __version__
-from footnote.settings import Settings, get_settings
 from footnote.service import errors
 from footnote.service.routes import answer, documents, health, search
 from footnote.service.state import IndexHolder
+from footnote.settings import Settings, get_settings
 
 DESCRIPTION = """
 Footnote answers questions about your documents with **verbatim quotes and numbered footnotes**.

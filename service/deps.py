@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from footnote.settings import Settings
 from footnote.service.answer import Answerer
 from footnote.service.state import IndexHolder
+from footnote.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False, description="Required when FOOTNOTE_API_KEY is set.")
 

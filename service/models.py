@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from footnote.settings import get_settings
 from footnote.ingest.models import Citation
+from footnote.settings import get_settings
 
 MAX_QUESTION_CHARS = get_settings().max_question_chars
 MAX_HISTORY_TURNS = get_settings().max_history_turns

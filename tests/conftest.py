@@ -35,8 +35,8 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[N
 @pytest.fixture(scope="session")
 def corpus_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The default corpus ingested and indexed once, with default settings. Treat as read-only."""
-    from footnote.settings import Settings
     from footnote.index.build import update_index
+    from footnote.settings import Settings
 
     out = tmp_path_factory.mktemp("corpus-index") / "index"
     defaults = Settings()

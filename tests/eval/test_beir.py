@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from footnote.eval.beir import load_beir, run_beir, write_corpus
 from footnote.cli import main
 from footnote.errors import InputError
+from footnote.eval.beir import load_beir, run_beir, write_corpus
 
 TOPICS = [
     ("Honeybees", "Honeybees perform a waggle dance to tell hive mates where nectar flowers are."),

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from footnote.eval.dataset import DEFAULT_SET, load_set, load_sets
 from footnote.errors import InputError
+from footnote.eval.dataset import DEFAULT_SET, load_set, load_sets
 from tests.conftest import ARTICLE, REPORT
 
 DOCS = {"cet-index-2025-japan-report": REPORT, "technology-policy-of-japan": ARTICLE}

@@ -17,8 +17,8 @@ def live_server(index_dir: Path, api_key: str | None = None) -> Iterator[str]:
     """Serve the app for ``index_dir`` in a background thread; yields its base URL."""
     import uvicorn
 
-    from footnote.settings import Settings
     from footnote.service.app import create_app
+    from footnote.settings import Settings
 
     # Explicit settings: a module-scoped server starts before the per-test environment isolation.
     app = create_app(index_dir=index_dir, settings=Settings(index_dir=index_dir, api_key=api_key))
