@@ -20,6 +20,7 @@ from typing import Any
 
 from footnote.errors import InputError
 from footnote.eval import metrics as m
+from footnote.index.hits import Mode
 
 BEIR_METRICS = ("ndcg@10", "map", "recall@10", "recall@100", "mrr@10", "hit@10")
 
@@ -87,7 +88,7 @@ def write_corpus(data: BeirData, folder: Path) -> dict[str, str]:
     return doc_ids
 
 
-def run_beir(folder: Path, modes: Sequence[str] = ("hybrid", "dense", "bm25"), *, chunk_tokens: int | None = None,
+def run_beir(folder: Path, modes: Sequence[str] = tuple(Mode), *, chunk_tokens: int | None = None,
              overlap: int | None = None, depth: int = 100, split: str = "test",
              echo: Callable[[str], Any] | None = None) -> dict[str, Any]:
     """nDCG@10, MAP, recall@10/100 (and MRR@10, hit@10) per mode on one BEIR dataset."""

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from footnote.errors import InputError
 from footnote.eval import metrics as m
 from footnote.eval.dataset import Question, load_sets
+from footnote.index.hits import Mode
 
 if TYPE_CHECKING:
     from footnote.index.hybrid import FusionParams
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from footnote.service.answer import AnswerSettings
     from footnote.service.models import Answer
 
-MODES = ("hybrid", "dense", "bm25")
+MODES = tuple(Mode)
 DEPTH = 100  # passages retrieved per query and mode (recall@100 needs 100)
 SHOWN_HITS = 10  # hits kept per question and mode in the report
 REPORT_VERSION = 1
@@ -136,12 +137,9 @@ def evaluate_index(
     from footnote.service.answer import Answerer
     from footnote.service.models import AnswerRequest, Turn
 
-    modes = list(dict.fromkeys(modes))
-    for mode in modes:
-        if mode not in MODES:
-            raise InputError(f"unknown search mode {mode!r}: use one of {', '.join(MODES)}")
+    modes = list(dict.fromkeys(Mode.parse(m) for m in modes))
     answerer = Answerer(index, answer_settings, fusion)
-    retrievers = {mode: index.retriever(mode, fusion=fusion if mode == "hybrid" else None) for mode in modes}
+    retrievers = {mode: index.retriever(mode, fusion=fusion if mode is Mode.HYBRID else None) for mode in modes}
     by_doc: dict[str, list[Passage]] = {}
     for p in index.passages:
         by_doc.setdefault(p.doc_id, []).append(p)
@@ -171,8 +169,8 @@ def evaluate_index(
         embed_ms = (time.perf_counter() - started) * 1000
         for mode in modes:
             started = time.perf_counter()
-            hits = retrievers[mode].search(query, depth, query_vector=None if mode == "bm25" else vector)
-            search_ms[mode].append((time.perf_counter() - started) * 1000 + (0.0 if mode == "bm25" else embed_ms))
+            hits = retrievers[mode].search(query, depth, query_vector=None if mode is Mode.BM25 else vector)
+            search_ms[mode].append((time.perf_counter() - started) * 1000 + (0.0 if mode is Mode.BM25 else embed_ms))
             ranking = [h.passage.id for h in hits]
             record["retrieval"][mode] = {
                 "rank": m.first_relevant_rank(ranking, judged.grades),
@@ -322,9 +320,7 @@ def run_cli(sets: list[Path], index_dir: Path, modes: list[str], report_dir: Pat
 
     if not modes:
         raise InputError("no retrieval modes given: use --modes hybrid,dense,bm25")
-    for mode in modes:
-        if mode not in MODES:
-            raise InputError(f"unknown search mode {mode!r}: use one of {', '.join(MODES)}")
+    modes = [Mode.parse(m) for m in modes]
     if beir_dir is not None:
         from footnote.eval.beir import format_beir, run_beir
 

@@ -133,6 +133,7 @@ def ingest(
 @main.command()
 @click.argument("query")
 @index_option
+# The names of index.hits.Mode, spelled out so `footnote --help` needs no numpy.
 @click.option("--mode", type=click.Choice(["hybrid", "dense", "bm25"]), default="hybrid", show_default=True)
 @click.option("-k", "k", type=click.IntRange(1, 1000), default=10, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print hits as JSON.")

@@ -7,6 +7,7 @@ posting lists) so a query over 100k passages stays around a millisecond.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from footnote.index.hits import Hit
-from footnote.index.text import bm25_tokens
+from footnote.index.text import analyzer
 from footnote.ingest.models import Passage
 
 BM25_PARAMS: dict[str, Any] = {"method": "lucene", "k1": 1.5, "b": 0.75}
@@ -25,7 +26,7 @@ def build_bm25(texts: Sequence[str]) -> Any:
     import bm25s
 
     # bm25s needs at least one token per document to build its vocabulary; "" never matches a query.
-    corpus = [bm25_tokens(t) or [""] for t in texts]
+    corpus = [analyzer.terms(t) or [""] for t in texts]
     model = bm25s.BM25(**BM25_PARAMS)
     model.index(corpus, show_progress=False)
     return model
@@ -55,13 +56,26 @@ class BM25Retriever:
         self._n = int(s["num_docs"])
         self._vocab: dict[str, int] = model.vocab_dict
 
+    def idf(self, term: str) -> float:
+        """BM25's (Lucene's) inverse document frequency of an analyzed term; unseen terms weigh the most."""
+        df = self.df(term)
+        return math.log(1.0 + (self._n - df + 0.5) / (df + 0.5))
+
+    def df(self, term: str) -> int:
+        """How many passages contain the analyzed term."""
+        col = self._vocab.get(term)
+        # bm25s's vocabulary may end with the empty token of empty passages, which has no column.
+        if col is None or col + 1 >= len(self._indptr):
+            return 0
+        return int(self._indptr[col + 1] - self._indptr[col])
+
     def search(self, query: str, k: int, query_vector: np.ndarray | None = None) -> list[Hit]:
         rows, scores = self.search_rows(query, k)
         return [Hit(self.passages[r], s) for r, s in zip(rows, scores, strict=True)]
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every passage for ``query`` (zeros when no query term is in the index)."""
-        ids = [self._vocab[t] for t in bm25_tokens(query) if t in self._vocab]
+        ids = [self._vocab[t] for t in analyzer.terms(query) if t in self._vocab]
         if not ids:
             return np.zeros(self._n, dtype=np.float32)
         starts = self._indptr[ids]

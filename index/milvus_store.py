@@ -35,7 +35,7 @@ import numpy as np
 from footnote.errors import IndexError_, InputError
 from footnote.index import dense as dense_params
 from footnote.index.lexical import BM25_PARAMS, BM25Retriever
-from footnote.index.text import bm25_tokens
+from footnote.index.text import analyzer
 from footnote.ingest.models import Passage
 
 log = logging.getLogger("footnote.milvus")
@@ -232,7 +232,7 @@ class MilvusBM25Retriever(BM25Retriever):
         self.vectors = vectors
 
     def search_rows(self, query: str, k: int) -> tuple[list[int], list[float]]:
-        return self.vectors.lexical_rows(bm25_tokens(query), k)
+        return self.vectors.lexical_rows(analyzer.terms(query), k)
 
 
 def uses_milvus(manifest: dict[str, Any], index_dir: Path) -> bool:

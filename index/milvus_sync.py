@@ -33,7 +33,7 @@ from footnote.index.milvus_store import (
     server_version,
     short_error,
 )
-from footnote.index.text import bm25_tokens, dense_text, lexical_text
+from footnote.index.text import analyzer, dense_text, lexical_text
 from footnote.ingest.models import Passage
 
 LEXICAL = ("auto", "milvus", "local")
@@ -248,7 +248,7 @@ class MilvusSync:
                 row: dict[str, Any] = {"id": hexes[i], "passage_id": p.id, "doc_id": p.doc_id,
                                        "vector": np.asarray(vectors[i], dtype=np.float32).tolist()}
                 if lexical == "milvus":
-                    row["lexical"] = _clip(" ".join(bm25_tokens(lexical_text(p))) or "_")
+                    row["lexical"] = _clip(" ".join(analyzer.terms(lexical_text(p))) or "_")
                 batch.append(row)
             # Plain insert: these keys are known absent (counted, or scanned after a crash).
             self.client.insert(self.collection, batch)

@@ -27,7 +27,7 @@ from footnote.errors import IndexIncompatible, IndexMissing, InputError, NotFoun
 from footnote.index import milvus_store, versions
 from footnote.index.dense import HNSW_EF_SEARCH, DenseRetriever
 from footnote.index.embed import Embedder, expected_model_sha256, get_embedder
-from footnote.index.hits import Hit, Retriever
+from footnote.index.hits import Hit, Mode, Retriever
 from footnote.index.hybrid import FusionParams, HybridRetriever
 from footnote.index.lexical import BM25Retriever, load_bm25
 from footnote.ingest.models import Document, Passage
@@ -45,8 +45,7 @@ PASSAGE_VECTORS = "passage_vectors.npy"
 SENTENCE_VECTORS = "sentence_vectors.npy"
 SENTENCE_OFFSETS = "sentence_offsets.npy"
 BM25_DIR = "bm25"
-MODES = ("hybrid", "dense", "bm25")
-__all__ = ["Hit", "Index", "IndexIncompatible", "IndexMissing", "current_version", "load"]
+__all__ = ["Hit", "Index", "Mode", "IndexIncompatible", "IndexMissing", "current_version", "load"]
 
 current_version = versions.current_version
 
@@ -162,21 +161,28 @@ class Index:
                 self._query_cache.popitem(last=False)
         return vec
 
+    def idf(self, term: str) -> float:
+        """BM25's inverse document frequency of an analyzed term (``index.text.analyzer``); unseen: the most."""
+        return self._bm25().idf(term)
+
+    def known(self, term: str) -> bool:
+        """True when some passage contains the analyzed term."""
+        return self._bm25().df(term) > 0
+
     # --- retrieval -----------------------------------------------------------------------------------
-    def retriever(self, mode: str = "hybrid", *, fusion: FusionParams | None = None,
+    def retriever(self, mode: Mode | str = Mode.HYBRID, *, fusion: FusionParams | None = None,
                   ef_search: int | None = None) -> Retriever:
         """A retriever for ``mode`` (hybrid, dense, bm25). Default ones are built once and shared."""
-        if mode not in MODES:
-            raise InputError(f"unknown search mode {mode!r}: use one of {', '.join(MODES)}")
+        mode = Mode.parse(mode)
         default = fusion is None and ef_search is None
         if default and mode in self._retrievers:
             return self._retrievers[mode]
         dense_params = self.manifest.get("dense", {})
         ef = ef_search if ef_search is not None else dense_params.get("ef_search", HNSW_EF_SEARCH)
         made: Retriever
-        if mode == "dense":
+        if mode is Mode.DENSE:
             made = DenseRetriever(self.faiss_index, self.passages, self.embed_query, ef_search=ef)
-        elif mode == "bm25":
+        elif mode is Mode.BM25:
             made = self._bm25()
         else:
             made = HybridRetriever(DenseRetriever(self.faiss_index, self.passages, self.embed_query,
@@ -186,13 +192,13 @@ class Index:
         return made
 
     def _bm25(self) -> BM25Retriever:
-        cached = self._retrievers.get("bm25")
+        cached = self._retrievers.get(Mode.BM25)
         if isinstance(cached, BM25Retriever):
             return cached
         made = BM25Retriever(self.bm25_model, self.passages)
         if isinstance(self.faiss_index, milvus_store.MilvusVectors):  # --- scale-out hook: BM25 in Milvus ---
             made = self.faiss_index.bm25_retriever(self.bm25_model, self.passages)
-        self._retrievers["bm25"] = made
+        self._retrievers[Mode.BM25] = made
         return made
 
 

@@ -1,9 +1,10 @@
-"""What each index sees of a passage, and the one BM25 tokenizer used for passages and queries alike.
+"""What each index sees of a passage, and the one text analyzer used for passages, queries and questions.
 
 Both indexes see the passage's title and section path, its text, and the texts of the footnotes it
 cites, so "which press release is cited for ..." finds the passage whose footnote matches. Markdown
 emphasis and Unicode compatibility forms (ligatures, full-width letters, superscripts) are normalized;
-BM25 additionally folds accents, drops English stop words and applies the Snowball English stemmer.
+BM25, the answer step and the follow-up rewriter read text through one ``Analyzer``: accents folded, English
+stop words dropped, Snowball English stems.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
+from typing import Any
 
 from footnote.ingest.models import Passage
 
@@ -58,25 +60,16 @@ def lexical_text(p: Passage) -> str:
     return "\n".join(parts)
 
 
-def _stemmer():  # noqa: ANN202 - PyStemmer has no type stubs
-    stemmer = getattr(_local, "stemmer", None)
-    if stemmer is None:
-        import Stemmer
-
-        stemmer = _local.stemmer = Stemmer.Stemmer("english")
-    return stemmer
+_STOPWORDS: frozenset[str] | None = None
 
 
-def _stopwords() -> frozenset[str]:
+def _bm25_stop_words() -> frozenset[str]:
     global _STOPWORDS
     if _STOPWORDS is None:
         from bm25s.stopwords import STOPWORDS_EN
 
         _STOPWORDS = frozenset(STOPWORDS_EN)
     return _STOPWORDS
-
-
-_STOPWORDS: frozenset[str] | None = None
 
 
 def fold(text: str) -> str:
@@ -86,8 +79,58 @@ def fold(text: str) -> str:
     return _URL.sub(lambda m: " " + _URL_PUNCT.sub(" ", m.group(0)) + " ", text)
 
 
-def bm25_tokens(text: str) -> list[str]:
-    """Stemmed, stop-word-free tokens of two or more word characters."""
-    stop = _stopwords()
-    words = [w for w in _TOKEN.findall(fold(text)) if w not in stop]
-    return list(_stemmer().stemWords(words)) if words else []
+class Analyzer:
+    """Text to terms, the one way: folded words of two or more word characters, stop words dropped, stemmed.
+
+    ``analyzer`` (BM25's stop words) indexes passages and queries; ``question_analyzer`` is the same with the
+    words that ask rather than name a topic also dropped, for the answer step and the follow-up rewriter.
+    Both give the stems BM25 indexed, so ``Index.idf(term)`` weighs them.
+    """
+
+    def __init__(self, extra_stop_words: frozenset[str] = frozenset()) -> None:
+        self._extra = frozenset(fold(w) for w in extra_stop_words)
+        self._stop: frozenset[str] | None = None
+
+    @property
+    def stop_words(self) -> frozenset[str]:
+        if self._stop is None:
+            self._stop = _bm25_stop_words() | self._extra
+        return self._stop
+
+    def words(self, text: str) -> list[str]:
+        """Folded words in order, stop words kept, not stemmed."""
+        return _TOKEN.findall(fold(text))
+
+    def terms(self, text: str) -> list[str]:
+        """Stemmed words, stop words dropped, in order, duplicates kept."""
+        stop = self.stop_words
+        words = [w for w in self.words(text) if w not in stop]
+        return list(_stemmer().stemWords(words)) if words else []
+
+
+def _stemmer() -> Any:  # PyStemmer has no type stubs; one per thread (it is not thread-safe)
+    stemmer = getattr(_local, "stemmer", None)
+    if stemmer is None:
+        import Stemmer
+
+        stemmer = _local.stemmer = Stemmer.Stemmer("english")
+    return stemmer
+
+
+# English function words and the words a question asks with: in a question they name no topic.
+QUESTION_WORDS = frozenset(
+    """
+    a about above after again against all also am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further had has
+    have having he her here hers herself him himself his how i if in into is it its itself just me more
+    most my myself no nor not now of off on once only or other our ours ourselves out over own same she
+    should so some such than that the their theirs them themselves then there these they this those
+    through to too under until up very was we were what when where which while who whom why will with
+    would you your yours yourself yourselves tell give list show describe explain please does did
+    according document documents report article mention mentioned say says said kind sort way ways
+    whose much many
+    """.split()
+)
+
+analyzer = Analyzer()
+question_analyzer = Analyzer(QUESTION_WORDS)

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from footnote.service.lexical import Idf, coverage, terms
+from footnote.index.hits import Mode
+from footnote.index.text import question_analyzer
 from footnote.service.models import Answer, AnswerRequest, CitationOut, Footnote, PassageOut
 from footnote.service.rewrite import standalone
 
@@ -70,8 +71,7 @@ class Answerer:
         self.index = index
         self.settings = settings or AnswerSettings()
         # Built once: the index's shared default, or one with the fusion under test (the eval's sweeps).
-        self.retriever = index.retriever("hybrid", fusion=fusion)
-        self.idf = Idf(p.text for p in index.passages)
+        self.retriever = index.retriever(Mode.HYBRID, fusion=fusion)
         self._sentence_terms: dict[tuple[str, int, int], set[str]] = {}
 
     @classmethod
@@ -84,7 +84,7 @@ class Answerer:
 
     def standalone_query(self, request: AnswerRequest) -> str:
         history = [(turn.role, turn.content) for turn in request.history]
-        return standalone(request.question, history, self.idf, self._similar)
+        return standalone(request.question, history, self.index, self._similar)
 
     def _similar(self, phrase: str, candidates: list[str]) -> list[float]:
         vectors = np.asarray(self.index.embedder.embed([phrase, *candidates]))
@@ -106,7 +106,7 @@ class Answerer:
 
     def _candidates(self, query: str, query_vector: np.ndarray, hits: list[Hit]) -> list[_Candidate]:
         s = self.settings
-        query_terms = terms(query)
+        query_terms = question_analyzer.terms(query)
         out: list[_Candidate] = []
         for rank, hit in enumerate(hits):
             passage = hit.passage
@@ -121,15 +121,23 @@ class Answerer:
                 sentence_terms = self._sentence_terms.get(key)
                 if sentence_terms is None:
                     sentence = text[start:end]
-                    sentence_terms = set(terms(sentence)) if len(sentence.split()) >= s.min_words else set()
+                    long_enough = len(sentence.split()) >= s.min_words
+                    sentence_terms = set(question_analyzer.terms(sentence)) if long_enough else set()
                     self._sentence_terms[key] = sentence_terms
                 if not sentence_terms:
                     continue
-                lex = coverage(query_terms, sentence_terms, self.idf)
+                lex = self._coverage(query_terms, sentence_terms)
                 score = s.semantic_weight * float(sem) + s.lexical_weight * lex + rank_bonus
                 out.append(_Candidate(rank, passage.id, passage.doc_id, int(start), int(end), float(sem), lex,
                                       score, vec))
         return out
+
+    def _coverage(self, query_terms: list[str], text_terms: set[str]) -> float:
+        """IDF-weighted share of the query's distinct terms that the text contains (0..1)."""
+        distinct = set(query_terms)
+        total = sum(self.index.idf(t) for t in distinct)
+        hit = sum(self.index.idf(t) for t in distinct if t in text_terms)
+        return hit / total if total else 0.0
 
     def _choose(self, query: str, query_vector: np.ndarray, hits: list[Hit]) -> list[_Candidate]:
         s = self.settings

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from footnote.index.hits import Mode
 from footnote.ingest.models import Citation
 from footnote.settings import get_settings
 
@@ -113,7 +114,7 @@ class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     query: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
-    mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
+    mode: Mode = Mode.HYBRID
     k: int = Field(10, ge=1, le=MAX_TOP_K)
 
     @field_validator("query")

@@ -8,10 +8,34 @@ on their own are returned unchanged.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
-from footnote.service.lexical import STOP_WORDS, Idf, terms, words
+from footnote.index.text import question_analyzer
+
+
+class Vocabulary(Protocol):
+    """How rare each analyzed term is in the corpus (``Index`` is one: its BM25 statistics)."""
+
+    def idf(self, term: str) -> float: ...
+
+    def known(self, term: str) -> bool: ...
+
+
+def terms(text: str) -> list[str]:
+    return question_analyzer.terms(text)
+
+
+def words(text: str) -> list[str]:
+    return question_analyzer.words(text)
+
+
+# BM25's idf, log(1 + (n - df + 0.5) / (df + 0.5)), of a term in a third of the passages: a term that common
+# is the corpus's setting ("Japan"), not a topic; and of one in a 25th: rare enough to be a name.
+COMMON = math.log(3.0)
+RARE = math.log(25.0)
 
 _PERSONAL = {"it": "", "they": "", "them": "", "he": "", "she": "", "him": "",
              "its": "'s", "their": "'s", "his": "'s", "her": "'s"}
@@ -32,7 +56,7 @@ def _content_runs(question: str) -> list[str]:
     for token in _TOKEN.findall(question):
         bare = token.lower().replace("’", "'")
         bare = bare[:-2] if bare.endswith("'s") else bare
-        if not bare[0].isalnum() or bare in STOP_WORDS or bare in _QUESTION_WORDS:
+        if not bare[0].isalnum() or bare in question_analyzer.stop_words or bare in _QUESTION_WORDS:
             runs.append([])
             continue
         # A proper name and the common words beside it are separate phrases ("Rapidus" / "install");
@@ -47,14 +71,14 @@ def _content_runs(question: str) -> list[str]:
     return [" ".join(run) for run in runs if run]
 
 
-def subject_of(question: str, idf: Idf) -> str | None:
+def subject_of(question: str, vocab: Vocabulary) -> str | None:
     """The most specific phrase of a question: the content run holding its rarest known term."""
     best: tuple[float, str] | None = None
     for run in _content_runs(question):
         run_terms = terms(run)
         if not run_terms:
             continue
-        score = max(idf(t) if idf.known(t) else 0.0 for t in run_terms)
+        score = max(vocab.idf(t) if vocab.known(t) else 0.0 for t in run_terms)
         # Proper names and acronyms are what "it" usually points back to.
         if any(word[:1].isupper() for word in run.split()):
             score += 2.0
@@ -63,18 +87,18 @@ def subject_of(question: str, idf: Idf) -> str | None:
     return best[1] if best else None
 
 
-def _has_own_topic(question: str, idf: Idf) -> bool:
-    return any(idf.known(t) for t in terms(question))
+def _has_own_topic(question: str, vocab: Vocabulary) -> bool:
+    return any(vocab.known(t) for t in terms(question))
 
 
-def needs_context(question: str, idf: Idf) -> bool:
+def needs_context(question: str, vocab: Vocabulary) -> bool:
     """True when the question points back at the conversation instead of naming its topic."""
     tokens = words(question)
     if any(t in _PERSONAL for t in tokens):
         return True
     if _DEMONSTRATIVE.search(question) or _ELLIPSIS.match(question):
         return True
-    return not _has_own_topic(question, idf)
+    return not _has_own_topic(question, vocab)
 
 
 def _replace_pronoun(question: str, subject: str) -> tuple[str, bool]:
@@ -94,7 +118,7 @@ Similar = Callable[[str, list[str]], list[float]]
 
 
 def standalone(
-    question: str, history: Sequence[tuple[str, str]], idf: Idf, similar: Similar | None = None
+    question: str, history: Sequence[tuple[str, str]], vocab: Vocabulary, similar: Similar | None = None
 ) -> str:
     """The query to search for ``question`` given earlier ``(role, content)`` turns, oldest first."""
     previous: str | None = None
@@ -102,43 +126,43 @@ def standalone(
     for role, content in history:
         text = content.strip()
         if role == "user" and text:
-            previous = text if previous is None else standalone_from(text, previous, idf, similar, answer)
+            previous = text if previous is None else standalone_from(text, previous, vocab, similar, answer)
             answer = ""
         elif role == "assistant":
             answer = text
     if previous is None:
         return question.strip()
-    return standalone_from(question.strip(), previous, idf, similar, answer)
+    return standalone_from(question.strip(), previous, vocab, similar, answer)
 
 
 _PERSON_PRONOUN = re.compile(r"\b(he|she|him|his|her)\b", re.I)
 _NAME = re.compile(r"\b([A-Z][a-z]+(?:[ -][A-Z][a-z]+){1,2})\b")
 
 
-def person_in(answer: str, idf: Idf) -> str | None:
+def person_in(answer: str, vocab: Vocabulary) -> str | None:
     """A person's name in the previous answer ("Yuka Fujiwara"): capitalised words rare in the corpus."""
     for match in _NAME.finditer(answer):
         name = match.group(1)
         name_terms = terms(name)
         if name_terms and len(name_terms) == len(name.replace("-", " ").split()) and all(
-            idf(t) > idf.common * 2 for t in name_terms
+            vocab.idf(t) > RARE for t in name_terms
         ):
             return name
     return None
 
 
 def standalone_from(
-    question: str, previous: str, idf: Idf, similar: Similar | None = None, answer: str = ""
+    question: str, previous: str, vocab: Vocabulary, similar: Similar | None = None, answer: str = ""
 ) -> str:
     """Rewrite ``question`` against the previous standalone question (and answer), or return it unchanged."""
-    if not needs_context(question, idf):
+    if not needs_context(question, vocab):
         return question
-    subject = subject_of(previous, idf)
+    subject = subject_of(previous, vocab)
     if _PERSON_PRONOUN.search(question):
         # "he"/"she" point at a person, whom the previous answer usually named.
-        subject = person_in(answer, idf) or subject
+        subject = person_in(answer, vocab) or subject
     ellipsis = _ELLIPSIS.match(question)
-    if ellipsis and ellipsis.group("topic2") and words(ellipsis.group("topic2"))[0] in _QUESTION_WORDS:
+    if ellipsis and ellipsis.group("topic2") and (words(ellipsis.group("topic2")) or [""])[0] in _QUESTION_WORDS:
         # "And what is recommended there?" is a whole question after the "and".
         question = re.sub(r"^\s*(?:and|but|also)\s+", "", question, flags=re.I)
         question = question[0].upper() + question[1:]
@@ -151,7 +175,7 @@ def standalone_from(
             # Words found almost everywhere ("Japan") are the setting, not the topic to swap.
             runs = [
                 run for run in _content_runs(previous)
-                if run in previous and max(idf(t) for t in terms(run) or [""]) > idf.common
+                if run in previous and max(vocab.idf(t) for t in terms(run) or [""]) > COMMON
             ]
             if runs:
                 # Replace the phrase of the same kind: "strengths" -> "weaknesses", "AI" -> "quantum".
@@ -168,15 +192,15 @@ def standalone_from(
             return f"{previous.rstrip('?.! ')} {topic}?"
     if subject:
         rewritten, replaced = _replace_pronoun(question, subject)
-        if replaced and _has_own_topic(_DEMONSTRATIVE.sub("", rewritten), idf) and not _DEMONSTRATIVE.search(
+        if replaced and _has_own_topic(_DEMONSTRATIVE.sub("", rewritten), vocab) and not _DEMONSTRATIVE.search(
             rewritten
         ):
             return rewritten
-        return _with_context(rewritten, previous, idf)
-    return _with_context(question, previous, idf)
+        return _with_context(rewritten, previous, vocab)
+    return _with_context(question, previous, vocab)
 
 
-def _with_context(question: str, previous: str, idf: Idf) -> str:
+def _with_context(question: str, previous: str, vocab: Vocabulary) -> str:
     """Append the earlier question's content words the follow-up lacks, so retrieval keeps the thread."""
     have = set(terms(question))
     extra = [run for run in _content_runs(previous) if not set(terms(run)) <= have]

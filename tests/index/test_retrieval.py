@@ -87,11 +87,11 @@ def test_sentence_vectors_match_the_model(corpus) -> None:
 
 def test_bm25_scores_agree_with_bm25s(corpus) -> None:
     """Our one-bincount scoring must equal bm25s's own scoring of the same tokens."""
-    from footnote.index.text import bm25_tokens
+    from footnote.index.text import analyzer
 
     retriever = corpus.retriever("bm25")
     for question in ("Rapidus partnership with IBM", "quantum computing talent", "digital transformation DX"):
-        tokens = [t for t in bm25_tokens(question) if t in retriever.model.vocab_dict]
+        tokens = [t for t in analyzer.terms(question) if t in retriever.model.vocab_dict]
         expected = retriever.model.get_scores(tokens)
         assert np.allclose(retriever.scores(question), expected, atol=1e-5)
 
