@@ -40,14 +40,23 @@ RARE = math.log(25.0)
 _PERSONAL = {"it": "", "they": "", "them": "", "he": "", "she": "", "him": "",
              "its": "'s", "their": "'s", "his": "'s", "her": "'s"}
 _DEMONSTRATIVE = re.compile(r"\b(this|that|these|those|there|then)\s*(?=[?.!,]|$)", re.I)
+# Linear time on any question (a request's text must never stall the server): the closing white space and
+# punctuation are stripped before matching (_ellipsis) instead of by a lazy topic followed by optional
+# runs, which backtracked cubically; possessive quantifiers never give back, and \A keeps a search from
+# retrying at every position.
 _ELLIPSIS = re.compile(
-    r"^\s*(?:and|but|also|so|then)?\s*(?:what|how)\s+about\s+(?P<topic>.+?)\s*[?.!]*\s*$"
-    r"|^\s*(?:and|but|also)\s+(?P<topic2>.+?)\s*[?.!]*\s*$",
+    r"\A\s*+(?:and|but|also|so|then)?\s*+(?:what|how)\s++about\s++(?P<topic>.+)\Z"
+    r"|\A\s*+(?:and|but|also)\s++(?P<topic2>.+)\Z",
     re.I,
 )
 _TOKEN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9'’\-]|\.(?=\d))*|[^\sA-Za-z0-9]")
 _QUESTION_WORDS = {"what", "which", "who", "whom", "whose", "when", "where", "why", "how", "is", "are", "does",
                    "do", "did", "can", "could", "should", "was", "were", "has", "have"}
+
+
+def _ellipsis(question: str) -> re.Match[str] | None:
+    """ "what about X?", "and X?": the match whose ``topic`` or ``topic2`` group is X."""
+    return _ELLIPSIS.match(question.rstrip().rstrip("?.!").rstrip())
 
 
 def _content_runs(question: str) -> list[str]:
@@ -96,7 +105,7 @@ def needs_context(question: str, vocab: Vocabulary) -> bool:
     tokens = words(question)
     if any(t in _PERSONAL for t in tokens):
         return True
-    if _DEMONSTRATIVE.search(question) or _ELLIPSIS.match(question):
+    if _DEMONSTRATIVE.search(question) or _ellipsis(question):
         return True
     return not _has_own_topic(question, vocab)
 
@@ -161,7 +170,7 @@ def standalone_from(
     if _PERSON_PRONOUN.search(question):
         # "he"/"she" point at a person, whom the previous answer usually named.
         subject = person_in(answer, vocab) or subject
-    ellipsis = _ELLIPSIS.match(question)
+    ellipsis = _ellipsis(question)
     if ellipsis and ellipsis.group("topic2") and (words(ellipsis.group("topic2")) or [""])[0] in _QUESTION_WORDS:
         # "And what is recommended there?" is a whole question after the "and".
         question = re.sub(r"^\s*(?:and|but|also)\s+", "", question, flags=re.I)

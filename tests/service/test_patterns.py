@@ -1,0 +1,92 @@
+"""Every regular expression that sees a user's text runs in linear time on the largest text a request may hold.
+
+A pattern that backtracks (nested or adjacent unbounded quantifiers over the same characters) holds the
+interpreter lock for seconds to hours on a crafted question, and the whole server stops answering. Each
+pattern of the modules a request's text passes through is run on adversarial inputs of the maximum size;
+a linear pattern takes milliseconds, a quadratic one tens of seconds, so the budget is generous.
+"""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from footnote.service.answer import Answerer
+from footnote.service.models import AnswerRequest, Turn
+
+# The modules a question, a history turn or a chat message passes through before it is answered.
+USER_TEXT_MODULES = [
+    "footnote.service.rewrite",
+    "footnote.service.answer",
+    "footnote.service.routes.openai",
+    "footnote.index.text",
+]
+MAX_CHARS = next(m.max_length for m in Turn.model_fields["content"].metadata if hasattr(m, "max_length"))
+BUDGET_S = 1.0
+
+# Runs of one unit (white space, punctuation, a word that opens a construct) are what make a pattern
+# backtrack: each prefix starts a construct the run then almost, but not quite, completes.
+UNITS = [" ", ".", "?", "-", "'", "a", "A", "1", "\n", "a ", "Aa ", "a-", "1.", "this ", "how ", "in ", "what about "]
+PREFIXES = ["", "what about a", "and "]
+TAILS = ["", "x", "\n"]
+
+
+def _patterns() -> list[tuple[str, re.Pattern[str]]]:
+    found = []
+    for name in USER_TEXT_MODULES:
+        module = importlib.import_module(name)
+        found += [(f"{name}.{attr}", value) for attr, value in vars(module).items() if isinstance(value, re.Pattern)]
+    return found
+
+
+def _adversarial(size: int) -> list[str]:
+    return [(prefix + unit * size)[: size - len(tail)] + tail
+            for unit, prefix, tail in itertools.product(UNITS, PREFIXES, TAILS)]
+
+
+# Small first: a pattern that backtracks fails there in seconds instead of running for hours at full size.
+SIZES = (MAX_CHARS // 16, MAX_CHARS)
+INPUTS = [text for size in SIZES for text in _adversarial(size)]
+
+
+def test_the_patterns_are_found() -> None:
+    names = [name for name, _ in _patterns()]
+    assert "footnote.service.rewrite._ELLIPSIS" in names and "footnote.index.text._TOKEN" in names
+
+
+@pytest.mark.parametrize(("name", "pattern"), _patterns(), ids=[name for name, _ in _patterns()])
+def test_pattern_is_linear_on_adversarial_input(name: str, pattern: re.Pattern[str]) -> None:
+    for text in INPUTS:
+        start = time.thread_time()
+        pattern.match(text)
+        for _ in pattern.finditer(text):
+            pass
+        took = time.thread_time() - start
+        assert took < BUDGET_S, f"{name} took {took:.1f} s on {text[:20]!r}... ({len(text)} characters)"
+
+
+@pytest.fixture(scope="module")
+def answerer(corpus_index: Path) -> Answerer:
+    return Answerer.from_index_dir(corpus_index)
+
+
+def test_worst_case_follow_up_is_fast(answerer: Answerer) -> None:
+    """The issue's reproduction: "what about a", spaces, "x" as a history turn of the maximum length."""
+    for size in SIZES:
+        crafted = "what about a" + " " * (size - 13) + "x"
+        history = [Turn(role="user", content="What is Rapidus?"), Turn(role="user", content=crafted)]
+        start = time.thread_time()
+        query = answerer.standalone_query(AnswerRequest(question="Who is it partnering with?", history=history))
+        assert time.thread_time() - start < BUDGET_S, f"{size} characters"
+        assert query.startswith("Who is")
+
+
+@pytest.mark.parametrize("question", ["and ---?", "and ...", "what about  ?!", "And - what?"])
+def test_odd_follow_ups_do_not_crash(answerer: Answerer, question: str) -> None:
+    request = AnswerRequest(question=question, history=[Turn(role="user", content="What is Rapidus?")])
+    assert answerer.standalone_query(request)
