@@ -88,18 +88,14 @@ def write_corpus(data: BeirData, folder: Path) -> dict[str, str]:
     return doc_ids
 
 
-def run_beir(folder: Path, modes: Sequence[str] = tuple(Mode), *, chunk_tokens: int | None = None,
-             overlap: int | None = None, depth: int = 100, split: str = "test",
+def run_beir(folder: Path, modes: Sequence[str] = tuple(Mode), *, chunk_tokens: int = 160,
+             overlap: int = 0, model_path: str | Path | None = None, depth: int = 100, split: str = "test",
              echo: Callable[[str], Any] | None = None) -> dict[str, Any]:
     """nDCG@10, MAP, recall@10/100 (and MRR@10, hit@10) per mode on one BEIR dataset."""
     from footnote.index.build import update_index
     from footnote.index.store import load
-    from footnote.settings import get_settings
 
     say = echo or (lambda line: None)
-    settings = get_settings()
-    chunk_tokens = chunk_tokens if chunk_tokens is not None else settings.chunk_tokens
-    overlap = overlap if overlap is not None else settings.chunk_overlap
     data = load_beir(folder, split)
     qrels = {q: g for q, g in data.qrels.items() if q in data.queries and any(v > 0 for v in g.values())}
     if not qrels:
@@ -109,8 +105,8 @@ def run_beir(folder: Path, modes: Sequence[str] = tuple(Mode), *, chunk_tokens: 
         doc_ids = write_corpus(data, docs_dir)
         say(f"ingesting {len(doc_ids)} BEIR documents ...")
         built = update_index([docs_dir], index_dir, chunk_tokens=chunk_tokens, overlap=overlap,
-                             echo=lambda line: None)
-        index = load(index_dir)
+                             model_path=model_path, echo=lambda line: None)
+        index = load(index_dir, model_path=model_path)
         k = min(len(index.passages), max(depth * 10, 1000))
         runs: dict[str, dict[str, dict[str, float]]] = {}
         latency: dict[str, list[float]] = {}

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from footnote.ingest.models import Passage
     from footnote.service.answer import AnswerSettings
     from footnote.service.models import Answer
+    from footnote.settings import Settings
 
 MODES = tuple(Mode)
 DEPTH = 100  # passages retrieved per query and mode (recall@100 needs 100)
@@ -273,12 +274,13 @@ def flat_metrics(report: dict[str, Any]) -> dict[str, float | None]:
     return flat
 
 
-def run_eval(sets: Sequence[Path], index_dir: Path, modes: Sequence[str] = MODES, **kwargs: Any) -> dict[str, Any]:
-    """Load the sets (the default set when none) and the index, and evaluate."""
+def run_eval(sets: Sequence[Path], index_dir: Path, modes: Sequence[str] = MODES, *,
+             model_path: str | Path | None = None, **kwargs: Any) -> dict[str, Any]:
+    """Load the sets (the default set when none) and the index, and evaluate (``evaluate_index``'s options)."""
     from footnote.index.store import load
 
     questions = load_sets(list(sets))
-    index = load(index_dir)
+    index = load(index_dir, model_path=model_path, fusion=kwargs.get("fusion"))
     config = {"sets": [str(p) for p in sets] or ["(default) eval/sets/default.jsonl"], "index_dir": str(index_dir)}
     return evaluate_index(index, questions, modes=modes, config=config, **kwargs)
 
@@ -313,7 +315,8 @@ def read_report(path: Path) -> dict[str, Any]:
 
 
 def run_cli(sets: list[Path], index_dir: Path, modes: list[str], report_dir: Path | None,
-            compare_to: Path | None, beir_dir: Path | None, echo: Callable[[str], Any]) -> dict[str, Any]:
+            compare_to: Path | None, beir_dir: Path | None, echo: Callable[[str], Any],
+            settings: Settings) -> dict[str, Any]:
     """What ``footnote eval`` does: evaluate, print the table, write and compare reports."""
     from footnote.eval.compare import compare, format_compare
     from footnote.eval.report import format_table, write_reports
@@ -326,7 +329,8 @@ def run_cli(sets: list[Path], index_dir: Path, modes: list[str], report_dir: Pat
 
         if sets:
             raise InputError("give either eval sets or --beir, not both")
-        result = run_beir(beir_dir, modes=modes, echo=echo)
+        result = run_beir(beir_dir, modes=modes, chunk_tokens=settings.chunk_tokens,
+                          overlap=settings.chunk_overlap, model_path=settings.model_path, echo=echo)
         echo(format_beir(result))
         if report_dir is not None:
             report_dir.mkdir(parents=True, exist_ok=True)
@@ -334,7 +338,8 @@ def run_cli(sets: list[Path], index_dir: Path, modes: list[str], report_dir: Pat
             echo(f"wrote {report_dir / 'beir.json'}")
         return result
     old = read_report(compare_to) if compare_to is not None else None
-    report = run_eval(sets, index_dir, modes)
+    report = run_eval(sets, index_dir, modes, model_path=settings.model_path, fusion=settings.fusion(),
+                      answer_settings=settings.answer())
     if old is not None:
         report["compare"] = compare(old, report)
     echo(format_table(report))

@@ -2,13 +2,13 @@
 
 Heavy modules (torch, FAISS, FastAPI) are imported inside each command so ``footnote --help`` is instant.
 Domain errors become one ``error: ...`` line on stderr and a non-zero exit, never a traceback.
+Each command builds ``Settings`` once (options override ``FOOTNOTE_*``) and passes plain values down.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,12 +17,9 @@ from typing import Any, TypeVar
 import click
 
 from footnote.errors import FootnoteError, InputError, NothingIngested
+from footnote.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 def _friendly_errors(func: F) -> F:
@@ -46,10 +43,18 @@ def _friendly_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _index_dir(value: Path | None) -> Path:
-    from footnote.settings import get_settings
+def _settings(**options: Any) -> Settings:
+    """The settings of one command: ``FOOTNOTE_*`` from the environment, overridden by the options given."""
+    from pydantic import ValidationError
 
-    return value if value is not None else get_settings().index_dir
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "FOOTNOTE_" + "_".join(str(p) for p in first["loc"]).upper()
+        raise InputError(f"{name}: {first['msg']}") from None
+    given = {name: value for name, value in options.items() if value is not None}
+    return settings.model_copy(update=given) if given else settings
 
 
 index_option = click.option(
@@ -71,12 +76,10 @@ def store_options(func: F) -> F:
                              "built with; new indexes: faiss).")(func)  # type: ignore[return-value]
 
 
-def _use_store(store: str | None, milvus_uri: str | None) -> None:
+def _use_store(settings: Settings) -> None:
     from footnote.index.milvus_store import configure
-    from footnote.settings import get_settings
 
-    store = store or get_settings().store
-    milvus_uri = milvus_uri or get_settings().milvus_uri
+    store, milvus_uri = settings.store, settings.milvus_uri
     configure(store if store is not None or milvus_uri is None else "milvus", milvus_uri)
 
 
@@ -113,19 +116,19 @@ def ingest(
 ) -> None:
     """Turn documents (txt, md, html, pdf, docx) into passages and build the search index."""
     from footnote.index.build import update_index
-    from footnote.settings import get_settings
 
-    settings = get_settings()
-    targets = list(paths) or [settings.corpus_dir]
-    store = store or settings.store
-    milvus_uri = milvus_uri or settings.milvus_uri
+    settings = _settings(index_dir=index_dir, chunk_tokens=chunk_tokens, chunk_overlap=overlap, store=store,
+                         milvus_uri=milvus_uri)
     report = update_index(
-        targets,
-        _index_dir(index_dir),
-        chunk_tokens=chunk_tokens if chunk_tokens is not None else settings.chunk_tokens,
-        overlap=overlap if overlap is not None else settings.chunk_overlap,
+        list(paths) or [settings.corpus_dir],
+        settings.index_dir,
+        chunk_tokens=settings.chunk_tokens,
+        overlap=settings.chunk_overlap,
+        model_path=settings.model_path,
+        embed_batch_size=settings.embed_batch_size,
+        dense_kind=settings.dense_index,
         echo=(lambda line: None) if quiet else (lambda line: click.echo(line, err=True)),
-        store=store, milvus_uri=milvus_uri, ray=ray_address,
+        store=settings.store, milvus_uri=settings.milvus_uri, ray=ray_address,
     )
     click.echo(report.summary())
 
@@ -144,10 +147,11 @@ def search(query: str, index_dir: Path | None, mode: str, k: int, as_json: bool,
     """Show the passages a query retrieves."""
     from footnote.index.store import load
 
-    _use_store(store, milvus_uri)
+    settings = _settings(index_dir=index_dir, store=store, milvus_uri=milvus_uri)
+    _use_store(settings)
     if not query.strip():
         raise InputError("the query is empty: give some words to search for")
-    idx = load(_index_dir(index_dir))
+    idx = load(settings.index_dir, model_path=settings.model_path, fusion=settings.fusion())
     hits = idx.retriever(mode).search(query, k)
     if as_json:
         click.echo(json.dumps([hit.to_dict() for hit in hits], ensure_ascii=False, indent=2))
@@ -170,13 +174,11 @@ def serve(host: str | None, port: int | None, index_dir: Path | None, store: str
     import uvicorn
 
     from footnote.service.app import create_app
-    from footnote.settings import get_settings
 
-    _use_store(store, milvus_uri)
-
-    settings = get_settings()
-    app = create_app(index_dir=_index_dir(index_dir))
-    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info")
+    settings = _settings(index_dir=index_dir, store=store, milvus_uri=milvus_uri, host=host, port=port)
+    _use_store(settings)
+    app = create_app(settings=settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
 
 
 @main.command()
@@ -189,9 +191,11 @@ def serve(host: str | None, port: int | None, index_dir: Path | None, store: str
 @_friendly_errors
 def ask(question: str, index_dir: Path | None, history_file: Path | None, top_k: int, as_json: bool) -> None:
     """Answer a question with quotes and footnotes."""
+    from footnote.index.store import load
     from footnote.service.answer import Answerer
     from footnote.service.models import AnswerRequest, Turn
 
+    settings = _settings(index_dir=index_dir)
     history: list[Turn] = []
     if history_file is not None:
         try:
@@ -199,7 +203,8 @@ def ask(question: str, index_dir: Path | None, history_file: Path | None, top_k:
         except (ValueError, TypeError) as exc:
             raise InputError(f"{history_file}: not a JSON list of {{role, content}} turns ({exc})") from exc
     request = AnswerRequest(question=question, history=history, top_k=top_k)
-    answer = Answerer.from_index_dir(_index_dir(index_dir)).answer(request)
+    index = load(settings.index_dir, model_path=settings.model_path, fusion=settings.fusion())
+    answer = Answerer(index, settings.answer()).answer(request)
     if as_json:
         click.echo(answer.model_dump_json(indent=2))
         return
@@ -228,14 +233,16 @@ def eval_(
     """Measure retrieval and answers against expected-answer sets."""
     from footnote.eval.run import run_cli
 
+    settings = _settings(index_dir=index_dir)
     run_cli(
         sets=list(sets),
-        index_dir=_index_dir(index_dir),
+        index_dir=settings.index_dir,
         modes=[m.strip() for m in modes.split(",") if m.strip()],
         report_dir=report_dir,
         compare_to=compare_to,
         beir_dir=beir_dir,
         echo=click.echo,
+        settings=settings,
     )
 
 

@@ -1,13 +1,21 @@
-"""The one settings object: every knob, read once from ``FOOTNOTE_*`` environment variables."""
+"""The one settings object: every knob, read from ``FOOTNOTE_*`` environment variables.
+
+Built at the edges only (each CLI command, ``service.app.create_app``), which pass plain values down:
+nothing in ``ingest/``, ``index/``, ``service/`` or ``eval/`` reads the environment.
+"""
 
 from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from footnote.index.hybrid import FusionParams
+    from footnote.service.answer import AnswerSettings
 
 
 class Settings(BaseSettings):
@@ -37,6 +45,31 @@ class Settings(BaseSettings):
     max_question_chars: int = 2000
     max_history_turns: int = 50
     max_top_k: int = 50
+
+    # Answers (service.answer.AnswerSettings; defaults calibrated on the eval set, README Evals).
+    answer_min_score: float = Field(default=0.35, description="a quote must score at least this")
+    answer_min_semantic: float = Field(default=0.40, description="and be at least this close in meaning")
+    answer_max_quotes: int = Field(default=3, ge=1, le=10, description="quotes (footnotes) per answer at most")
+
+    # Hybrid retrieval: weighted reciprocal-rank fusion (index.hybrid.FusionParams).
+    fusion_k0: float = Field(default=60.0, gt=0)
+    fusion_dense_weight: float = Field(default=1.0, ge=0)
+    fusion_bm25_weight: float = Field(default=1.0, ge=0)
+    fusion_depth: int = Field(default=50, ge=1, description="how deep each ranking is read")
+
+    def fusion(self) -> FusionParams:
+        """The hybrid fusion parameters these settings name."""
+        from footnote.index.hybrid import FusionParams
+
+        return FusionParams(k0=self.fusion_k0, dense_weight=self.fusion_dense_weight,
+                            bm25_weight=self.fusion_bm25_weight, depth=self.fusion_depth)
+
+    def answer(self) -> AnswerSettings:
+        """The answer step's knobs these settings name (the rest keep their calibrated defaults)."""
+        from footnote.service.answer import AnswerSettings
+
+        return AnswerSettings(min_score=self.answer_min_score, min_semantic=self.answer_min_semantic,
+                              max_quotes=self.answer_max_quotes)
 
 
 @lru_cache(maxsize=1)

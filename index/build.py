@@ -24,10 +24,11 @@ import numpy as np
 
 from footnote.errors import DocumentError, IndexError_, InputError, NothingIngested
 from footnote.index import milvus_sync, store, versions
-from footnote.index.embed import Embedder, expected_model_sha256, get_embedder
+from footnote.index.embed import Embedder, configured_model_path, expected_model_sha256, get_embedder
 from footnote.index.text import dense_text
 from footnote.index.writer import Previous, gather_vectors, read_previous, sentence_texts, write_version
 from footnote.ingest.models import Document, Passage
+from footnote.ingest.tokens import WordPieces
 
 PROGRESS_MIN_FILES = 20
 CHUNKER = "ingest.chunk/sentences+cl100k"
@@ -80,14 +81,16 @@ class _Source:
 
 
 def update_index(
-    paths: Sequence[str | Path] | None = None,
-    index_dir: str | Path | None = None,
+    paths: Sequence[str | Path],
+    index_dir: str | Path,
     *,
-    chunk_tokens: int | None = None,
-    overlap: int | None = None,
+    chunk_tokens: int = 160,
+    overlap: int = 0,
     echo: Callable[[str], Any] | None = None,
     embedder: Embedder | None = None,
-    dense_kind: str | None = None,
+    model_path: str | Path | None = None,
+    embed_batch_size: int = 64,
+    dense_kind: str = "auto",
     progress: bool | None = None,
     store: str | None = None,
     milvus_uri: str | None = None,
@@ -95,31 +98,49 @@ def update_index(
 ) -> UpdateReport:
     """Make the index at ``index_dir`` hold exactly the supported files under ``paths``.
 
+    The defaults are ``footnote.settings.Settings``'s; the CLI passes the settings' values.
+    ``embedder``: the model to embed with (default: the one in ``model_path``, None for the packaged one).
     ``echo`` gets one line per skipped file (``skipped <path>: <reason>``) and per notable event.
     ``dense_kind`` is auto|flat|hnsw (auto: by size). ``progress``: None shows tqdm bars only for large
     inputs. Raises ``InputError`` for a missing path, ``NothingIngested`` when no document results.
     ``store`` faiss|milvus and ``milvus_uri`` (None: keep the current store), ``ray`` a Ray address to
     embed on (``local`` starts one): see ``index.milvus_store``, ``index.milvus_sync`` and ``index.ray_embed``.
     """
-    from footnote.settings import get_settings
-
     started = time.perf_counter()
-    settings = get_settings()
     say: Callable[[str], Any] = echo or (lambda line: None)
-    targets = [Path(p) for p in (paths or [settings.corpus_dir])]
-    folder = Path(index_dir if index_dir is not None else settings.index_dir)
-    chunking = {
-        "chunk_tokens": int(chunk_tokens if chunk_tokens is not None else settings.chunk_tokens),
-        "overlap": int(overlap if overlap is not None else settings.chunk_overlap),
-        "chunker": CHUNKER,
-    }
-    kind = dense_kind or str(getattr(settings, "dense_index", "auto"))
-    return _update(targets, folder, chunking, kind, say, embedder, progress, started,
-                   scale=(store, milvus_uri, ray))
+    chunking = {"chunk_tokens": int(chunk_tokens), "overlap": int(overlap), "chunker": CHUNKER}
+    run_model = _Model(embedder, model_path, embed_batch_size)
+    return _update([Path(p) for p in paths], Path(index_dir), chunking, dense_kind, say, run_model, progress,
+                   started, scale=(store, milvus_uri, ray))
+
+
+class _Model:
+    """The embedding model of one run: given, or loaded from ``model_path`` only once something is embedded."""
+
+    def __init__(self, embedder: Embedder | None, model_path: str | Path | None, batch_size: int) -> None:
+        self._embedder = embedder
+        self._batch_size = batch_size
+        self.folder: Path | None = None if model_path is None else configured_model_path(model_path)[0]
+        if embedder is not None and embedder.path.is_dir():
+            self.folder = embedder.path
+        self.sha256 = embedder.sha256 if embedder is not None else expected_model_sha256(model_path)
+
+    @property
+    def loaded(self) -> Embedder | None:
+        return self._embedder
+
+    def get(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = get_embedder(self.folder, self._batch_size)
+        return self._embedder
+
+    def word_pieces(self) -> WordPieces:
+        """The tokenizer that caps passages: the model's own (a fake model without one: the packaged one's)."""
+        return WordPieces(str(self.folder) if self.folder is not None else None)
 
 
 def _update(paths: list[Path], index_dir: Path, chunking: dict[str, Any], dense_kind: str,
-            say: Callable[[str], Any], embedder: Embedder | None, progress: bool | None,
+            say: Callable[[str], Any], run_model: _Model, progress: bool | None,
             started: float, scale: tuple[str | None, str | None, str | None] = (None, None, None)
             ) -> UpdateReport:
     for path in paths:
@@ -129,11 +150,11 @@ def _update(paths: list[Path], index_dir: Path, chunking: dict[str, Any], dense_
     index_dir.parent.mkdir(parents=True, exist_ok=True)
     with versions.writer_lock(index_dir):
         versions.adopt_plain_folder(index_dir)
-        model_sha = embedder.sha256 if embedder is not None else expected_model_sha256()
+        model_sha = run_model.sha256
         prev, reuse_passages, reuse_vectors, reason = _previous(index_dir, chunking, model_sha, say)
         # --- scale-out hook (index/milvus_sync.py): None keeps vectors in FAISS ---
         milvus = milvus_sync.make_sync(index_dir, scale[0], scale[1], prev.manifest if prev else None, say)
-        sources, skipped = _collect(paths, prev, reuse_passages, chunking, say, progress)
+        sources, skipped = _collect(paths, prev, reuse_passages, chunking, run_model.word_pieces(), say, progress)
         if not sources:
             where = ", ".join(str(p) for p in paths)
             raise NothingIngested(
@@ -156,23 +177,18 @@ def _update(paths: list[Path], index_dir: Path, chunking: dict[str, Any], dense_
             return UpdateReport(version=str(prev.manifest["version"]), up_to_date=True,
                                 seconds=time.perf_counter() - started, **common)  # type: ignore[arg-type]
 
-        loaded: list[Embedder] = [embedder] if embedder is not None else []
-
         def embed(texts: Sequence[str], desc: str) -> np.ndarray:
             if scale[2] is not None:  # --- scale-out hook: embed on Ray (index/ray_embed.py) ---
                 from footnote.index.ray_embed import embed_for_index
 
-                return embed_for_index(texts, scale[2], model_sha, desc, say)
-            if not loaded:
-                loaded.append(get_embedder())
-            return loaded[0].embed(texts, progress=progress, desc=desc)
+                return embed_for_index(texts, scale[2], run_model.folder, model_sha, desc, say)
+            return run_model.get().embed(texts, progress=progress, desc=desc)
 
         cache = prev if prev is not None and reuse_vectors else None
         if cache is not None:
             dim = int(cache.manifest["model"]["dim"])
         else:
-            loaded[:] = loaded or [get_embedder()]
-            dim = loaded[0].dim
+            dim = run_model.get().dim
         p_vecs, p_new = gather_vectors([dense_text(p) for p in passages],
                                        cache.passage_rows if cache else {},
                                        cache.passage_vectors if cache else None,
@@ -182,7 +198,7 @@ def _update(paths: list[Path], index_dir: Path, chunking: dict[str, Any], dense_
         s_vecs, s_new = gather_vectors(s_texts, cache.sentence_rows if cache else {},
                                        cache.sentence_vectors if cache else None,
                                        embed, dim, "embedding sentences")
-        model = loaded[0].describe() if loaded else dict(cache.manifest["model"])  # type: ignore[union-attr]
+        model = run_model.loaded.describe() if run_model.loaded else dict(cache.manifest["model"])  # type: ignore[union-attr]
         embedded_docs = {passages[i].doc_id for i in p_new}
         embedded_docs |= {passages[int(np.searchsorted(s_offsets, i, side="right")) - 1].doc_id for i in s_new}
 
@@ -253,7 +269,8 @@ def _previous(index_dir: Path, chunking: dict[str, Any], model_sha: str,
 
 
 def _collect(paths: Sequence[Path], prev: Previous | None, reuse: bool, chunking: dict[str, Any],
-             say: Callable[[str], Any], progress: bool | None) -> tuple[list[_Source], list[tuple[str, str]]]:
+             word_pieces: WordPieces, say: Callable[[str], Any], progress: bool | None
+             ) -> tuple[list[_Source], list[tuple[str, str]]]:
     """Every file to index, parsed and chunked unless the previous version already has it unchanged."""
     from tqdm import tqdm
 
@@ -314,7 +331,7 @@ def _collect(paths: Sequence[Path], prev: Previous | None, reuse: bool, chunking
         else:
             try:
                 src.document = parse(file, root)
-                src.passages = chunk(src.document, chunking["chunk_tokens"], chunking["overlap"])
+                src.passages = chunk(src.document, chunking["chunk_tokens"], chunking["overlap"], word_pieces)
             except DocumentError as exc:
                 skip(file, exc.reason)
                 continue

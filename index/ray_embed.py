@@ -125,12 +125,12 @@ def check_address(address: str) -> str:
                      f"to embed on a local Ray instance, put --ray after the paths or write --ray local")
 
 
-def embed_for_index(texts: Sequence[str], address: str, model_sha256: str, desc: str = "embedding",
-                    say: Any = None) -> np.ndarray:
-    """What ``update_index`` calls with ``--ray``: the configured model, checked on every worker."""
+def embed_for_index(texts: Sequence[str], address: str, model_folder: Path | None, model_sha256: str,
+                    desc: str = "embedding", say: Any = None) -> np.ndarray:
+    """What ``update_index`` calls with ``--ray``: the configured model (None: packaged), checked on every worker."""
     from footnote.index.embed import configured_model_path
 
-    folder, is_default = configured_model_path()
+    folder, is_default = configured_model_path(model_folder)
     if say is not None and texts:
         say(f"{desc}: {len(texts)} texts on Ray ({address})")
     return embed_with_ray(texts, address=check_address(address), model_path=None if is_default else folder,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,7 @@ BM25_DIR = "bm25"
 __all__ = ["Hit", "Index", "Mode", "IndexIncompatible", "IndexMissing", "current_version", "load"]
 
 current_version = versions.current_version
+QUERY_CACHE = 256
 
 
 def _rerun(index_dir: Path, why: str) -> IndexIncompatible:
@@ -87,7 +89,8 @@ class Index:
 
     def __init__(self, folder: Path, manifest: dict[str, Any], documents: dict[str, Document],
                  passages: list[Passage], faiss_index: Any, bm25_model: Any, sentence_vectors: np.ndarray,
-                 sentence_offsets: np.ndarray, embedder: Embedder | None = None) -> None:
+                 sentence_offsets: np.ndarray, embedder: Embedder | None = None,
+                 model_path: str | Path | None = None) -> None:
         self.folder = folder
         self.manifest = manifest
         self.version: str = str(manifest["version"])
@@ -99,6 +102,8 @@ class Index:
         self._sentence_offsets = sentence_offsets
         self._row = {p.id: i for i, p in enumerate(passages)}
         self._embedder = embedder
+        self._model_path = model_path
+        self.fusion = FusionParams()  # the shared hybrid retriever's
         self._lock = threading.Lock()
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._retrievers: dict[str, Retriever] = {}
@@ -143,23 +148,36 @@ class Index:
         if self._embedder is None:
             with self._lock:
                 if self._embedder is None:
-                    self._embedder = get_embedder()
+                    self._embedder = get_embedder(self._model_path)
         return self._embedder
 
     def embed_query(self, text: str) -> np.ndarray:
         """The query's ``(dim,)`` unit vector (read-only; the last 256 queries are cached)."""
+        return self._vectors([text])[text]
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """``(len(texts), dim)`` unit vectors through the same cache; the texts not in it are embedded in one batch."""
+        found = self._vectors(texts)
+        return np.stack([found[t] for t in texts])
+
+    def _vectors(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
         with self._lock:
-            cached = self._query_cache.get(text)
-            if cached is not None:
-                self._query_cache.move_to_end(text)
-                return cached
-        vec = self.embedder.embed_query(text)
-        vec.setflags(write=False)
-        with self._lock:
-            self._query_cache[text] = vec
-            if len(self._query_cache) > 256:
-                self._query_cache.popitem(last=False)
-        return vec
+            for text in texts:
+                cached = self._query_cache.get(text)
+                if cached is not None:
+                    self._query_cache.move_to_end(text)
+                    found[text] = cached
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        if missing:
+            vectors = self.embedder.embed(missing, progress=False)
+            with self._lock:
+                for text, vec in zip(missing, vectors, strict=True):
+                    vec.setflags(write=False)
+                    found[text] = self._query_cache[text] = vec
+                while len(self._query_cache) > QUERY_CACHE:
+                    self._query_cache.popitem(last=False)
+        return found
 
     def idf(self, term: str) -> float:
         """BM25's inverse document frequency of an analyzed term (``index.text.analyzer``); unseen: the most."""
@@ -174,7 +192,7 @@ class Index:
                   ef_search: int | None = None) -> Retriever:
         """A retriever for ``mode`` (hybrid, dense, bm25). Default ones are built once and shared."""
         mode = Mode.parse(mode)
-        default = fusion is None and ef_search is None
+        default = (fusion is None or fusion == self.fusion) and ef_search is None
         if default and mode in self._retrievers:
             return self._retrievers[mode]
         dense_params = self.manifest.get("dense", {})
@@ -186,7 +204,7 @@ class Index:
             made = self._bm25()
         else:
             made = HybridRetriever(DenseRetriever(self.faiss_index, self.passages, self.embed_query,
-                                                  ef_search=ef), self._bm25(), fusion)
+                                                  ef_search=ef), self._bm25(), fusion or self.fusion)
         if default:
             self._retrievers[mode] = made
         return made
@@ -202,15 +220,23 @@ class Index:
         return made
 
 
-def load(index_dir: str | Path, embedder: Embedder | None = None) -> Index:
-    """Load the current version of the index at ``index_dir`` (IndexMissing / IndexIncompatible)."""
+def load(index_dir: str | Path, embedder: Embedder | None = None, model_path: str | Path | None = None,
+         fusion: FusionParams | None = None) -> Index:
+    """Load the current version of the index at ``index_dir`` (IndexMissing / IndexIncompatible).
+
+    Queries are embedded with ``embedder``, else the model in ``model_path`` (None: the packaged one),
+    loaded on first use; either must be the model that built the index. ``fusion``: the hybrid
+    retriever's parameters (None: ``FusionParams()``).
+    """
     index_dir = Path(index_dir)
     for attempt in range(2):
         folder = versions.resolve(index_dir)
         if folder is None:
             raise IndexMissing(f"no index at {index_dir}: run `footnote ingest` first")
         try:
-            return _load_folder(folder, index_dir, embedder)
+            index = _load_folder(folder, index_dir, embedder, model_path)
+            index.fusion = fusion or FusionParams()
+            return index
         except FileNotFoundError as exc:
             # A writer removed this version after we resolved the link (two updates during our load).
             if attempt == 1:
@@ -218,7 +244,7 @@ def load(index_dir: str | Path, embedder: Embedder | None = None) -> Index:
     raise AssertionError("unreachable")
 
 
-def _load_folder(folder: Path, index_dir: Path, embedder: Embedder | None) -> Index:
+def _load_folder(folder: Path, index_dir: Path, embedder: Embedder | None, model_path: str | Path | None) -> Index:
     import faiss
 
     manifest = read_manifest(folder, index_dir)
@@ -227,7 +253,7 @@ def _load_folder(folder: Path, index_dir: Path, embedder: Embedder | None) -> In
         expected = embedder.sha256
     else:
         try:
-            expected = expected_model_sha256()
+            expected = expected_model_sha256(model_path)
         except InputError as exc:
             raise _rerun(index_dir, f"was built with a model that is not available here ({exc})") from exc
     if model.get("sha256") != expected:
@@ -263,4 +289,4 @@ def _load_folder(folder: Path, index_dir: Path, embedder: Embedder | None) -> In
     if problems:
         raise _rerun(index_dir, "is damaged: " + "; ".join(problems))
     return Index(folder, manifest, documents, passages, faiss_index, bm25_model, sentence_vectors, offsets,
-                 embedder)
+                 embedder, model_path)

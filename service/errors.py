@@ -33,7 +33,8 @@ _STATUS = ((NotFound, 404), (IndexError_, 503), (InputError, 422))
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
+    # The first part says where (body, query string, path); a field may itself be called "query".
+    parts = [str(p) for p in (loc[1:] if loc and loc[0] in ("body", "query", "path") else loc)]
     return ".".join(parts) or "body"
 
 

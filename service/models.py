@@ -1,18 +1,23 @@
-"""Request and response models of the HTTP API (also used by ``footnote ask`` and the eval)."""
+"""Request and response models of the HTTP API (also used by ``footnote ask`` and the eval).
+
+The mapping from the index's plain data (``Document``, ``Passage``, ``Hit``) to responses lives here
+only: ``CitationOut.of``, ``PassageOut.of``, ``Footnote.of``, ``DocumentOut.of``.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from footnote.index.hits import Mode
-from footnote.ingest.models import Citation
+from footnote.ingest.models import Citation, Document, Passage
+
+if TYPE_CHECKING:
+    from footnote.index.hits import Hit
 from footnote.settings import get_settings
 
-MAX_QUESTION_CHARS = get_settings().max_question_chars
 MAX_HISTORY_TURNS = get_settings().max_history_turns
-MAX_TOP_K = get_settings().max_top_k
 
 
 class Turn(BaseModel):
@@ -27,10 +32,10 @@ class Turn(BaseModel):
 class AnswerRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    # Upper limits (FOOTNOTE_MAX_QUESTION_CHARS, FOOTNOTE_MAX_TOP_K) are the app's: service.deps.check_limits.
     question: str = Field(
         min_length=1,
-        max_length=MAX_QUESTION_CHARS,
-        description=f"The question, 1 to {MAX_QUESTION_CHARS} characters, not only white space.",
+        description="The question, not only white space; at most FOOTNOTE_MAX_QUESTION_CHARS (2000) characters.",
         examples=["What is Rapidus?"],
     )
     history: list[Turn] = Field(
@@ -38,7 +43,7 @@ class AnswerRequest(BaseModel):
         max_length=MAX_HISTORY_TURNS,
         description="Earlier turns, oldest first; used to rewrite follow-up questions.",
     )
-    top_k: int = Field(5, ge=1, le=MAX_TOP_K, description="How many passages to retrieve.")
+    top_k: int = Field(5, ge=1, description="How many passages to retrieve (at most FOOTNOTE_MAX_TOP_K, 50).")
 
     @field_validator("question")
     @classmethod
@@ -73,6 +78,13 @@ class Footnote(BaseModel):
     end: int
     citations: list[CitationOut]
 
+    @classmethod
+    def of(cls, n: int, document: Document, passage: Passage, start: int, end: int) -> Footnote:
+        """Footnote ``n``: the document's text ``[start:end]`` (a sentence of ``passage``) and what it cites."""
+        return cls(n=n, quote=document.text[start:end], doc_id=document.doc_id, title=document.title,
+                   section=list(passage.section), passage_id=passage.id, start=start, end=end,
+                   citations=[CitationOut.of(c) for c in document.citations_between(start, end)])
+
 
 class PassageOut(BaseModel):
     passage_id: str
@@ -84,6 +96,13 @@ class PassageOut(BaseModel):
     start: int
     end: int
     citations: list[CitationOut] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, hit: Hit) -> PassageOut:
+        p = hit.passage
+        return cls(passage_id=p.id, doc_id=p.doc_id, title=p.title, section=list(p.section), text=p.text,
+                   score=float(hit.score), start=p.start, end=p.end,
+                   citations=[CitationOut.of(c) for c in p.citations])
 
 
 class Answer(BaseModel):
@@ -113,9 +132,9 @@ class Answer(BaseModel):
 class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    query: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
+    query: str = Field(min_length=1, description="At most FOOTNOTE_MAX_QUESTION_CHARS (2000) characters.")
     mode: Mode = Mode.HYBRID
-    k: int = Field(10, ge=1, le=MAX_TOP_K)
+    k: int = Field(10, ge=1, description="At most FOOTNOTE_MAX_TOP_K (50).")
 
     @field_validator("query")
     @classmethod
@@ -138,6 +157,13 @@ class DocumentOut(BaseModel):
     text: str
     sections: list[dict[str, object]]
     footnotes: list[CitationOut]
+
+    @classmethod
+    def of(cls, doc: Document) -> DocumentOut:
+        return cls(doc_id=doc.doc_id, title=doc.title, path=doc.path, sha256=doc.sha256, format=doc.format,
+                   text=doc.text, sections=[{"path": list(s.path), "start": s.start, "end": s.end}
+                                            for s in doc.sections],
+                   footnotes=[CitationOut.of(c) for c in doc.footnotes])
 
 
 class Health(BaseModel):

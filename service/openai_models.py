@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from footnote.service.models import MAX_TOP_K, Footnote
+from footnote.service.models import Footnote
 
 MODEL_ID = "footnote"
 # A fixed creation time for the one model (the day the API landed), so /v1/models is stable.
@@ -66,7 +66,8 @@ class ChatCompletionRequest(BaseModel):
     stream: bool | None = False
     stream_options: dict[str, Any] | None = None
     n: int | None = Field(1, description="Only 1: there is one extractive answer.")
-    top_k: int = Field(5, ge=1, le=MAX_TOP_K, description="Footnote extension: how many passages to retrieve.")
+    top_k: int = Field(5, ge=1, description="Footnote extension: how many passages to retrieve (at most "
+                                            "FOOTNOTE_MAX_TOP_K, 50).")
 
     # Accepted and ignored: they steer sampling, and nothing here is sampled.
     temperature: float | None = None

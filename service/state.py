@@ -2,7 +2,7 @@
 
 A watcher thread polls the index folder's version (a cheap stat) and, when it changes, loads the new
 version completely (reusing the already-loaded embedding model) before swapping one reference. A
-request holds the ``Answerer`` it started with, so it never sees a half-built index.
+request holds the ``Index`` or ``Answerer`` it started with, so it never sees a half-built index.
 """
 
 from __future__ import annotations
@@ -13,18 +13,26 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from footnote.errors import IndexError_, IndexMissing
-from footnote.service.answer import Answerer
+from footnote.service.answer import Answerer, AnswerSettings
 
 if TYPE_CHECKING:
     from footnote.index.embed import Embedder
+    from footnote.index.hybrid import FusionParams
+    from footnote.index.store import Index
 
 log = logging.getLogger("footnote.service")
 
 
 class IndexHolder:
-    def __init__(self, index_dir: Path, poll_seconds: float = 1.0) -> None:
+    def __init__(self, index_dir: Path, *, model_path: str | Path | None = None, embed_batch_size: int = 64,
+                 answer: AnswerSettings | None = None, fusion: FusionParams | None = None,
+                 poll_seconds: float = 1.0) -> None:
         self.index_dir = Path(index_dir)
         self.poll_seconds = poll_seconds
+        self._model_path = model_path
+        self._batch_size = embed_batch_size
+        self._answer_settings = answer or AnswerSettings()
+        self._fusion = fusion
         self._answerer: Answerer | None = None
         self._error: IndexError_ | None = None
         self._version: str | None = None
@@ -68,9 +76,9 @@ class IndexHolder:
             return False
         try:
             if self._embedder is None:
-                self._embedder = get_embedder()
-            index = load(self.index_dir, embedder=self._embedder)
-            answerer = Answerer(index)
+                self._embedder = get_embedder(self._model_path, self._batch_size)
+            index = load(self.index_dir, embedder=self._embedder, fusion=self._fusion)
+            answerer = Answerer(index, self._answer_settings)
         except IndexError_ as exc:
             if self._answerer is None:
                 self._error = exc
@@ -82,6 +90,10 @@ class IndexHolder:
         return True
 
     # -- access -------------------------------------------------------------------------------------
+
+    def index(self) -> Index:
+        """The current index, or the error that says why there is none."""
+        return self.answerer().index
 
     def answerer(self) -> Answerer:
         """The current answerer, or the error that says why there is none."""

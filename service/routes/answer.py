@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from footnote.service.deps import AnswererDep, ApiKey
+from footnote.service.deps import AnswererDep, ApiKey, SettingsDep, check_limits
 from footnote.service.errors import ERROR_RESPONSES
 from footnote.service.models import Answer, AnswerRequest
 
@@ -12,11 +12,12 @@ router = APIRouter(tags=["answers"], dependencies=[ApiKey])
 
 
 @router.post("/answer", response_model=Answer, responses=ERROR_RESPONSES)
-def answer(request: AnswerRequest, answerer: AnswererDep) -> Answer:
+def answer(request: AnswerRequest, answerer: AnswererDep, settings: SettingsDep) -> Answer:
     """Answer with verbatim quotes, each with a numbered footnote proving where it stands.
 
     Follow-up questions are rewritten into a standalone query using `history`; the query actually
     searched is returned in `query`. When nothing in the documents answers, `grounded` is false and
     the answer says so instead of quoting something loosely related.
     """
+    check_limits(settings, text=(("body", "question"), request.question), k=(("body", "top_k"), request.top_k))
     return answerer.answer(request)

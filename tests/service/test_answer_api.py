@@ -145,6 +145,25 @@ def test_invalid_json_and_wrong_content_type(client: TestClient) -> None:
     )
 
 
+def test_request_limits_are_the_apps_settings(corpus_index: Path) -> None:
+    from footnote.settings import Settings
+
+    question = "What does the report say about Rapidus in 2027?"  # 47 characters
+    settings = Settings(index_dir=corpus_index, max_question_chars=10, max_top_k=6)
+    with TestClient(create_app(settings=settings)) as c:
+        r = c.post("/answer", json={"question": question})
+        assert r.status_code == 422
+        assert r.json()["detail"] == "question: String should have at most 10 characters"
+        r = c.post("/answer", json={"question": "Rapidus?", "top_k": 7})
+        assert r.json()["detail"] == "top_k: Input should be less than or equal to 6"
+        r = c.post("/search", json={"query": question, "k": 5})
+        assert r.json()["detail"] == "query: String should have at most 10 characters"
+        r = c.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": question}]})
+        assert r.status_code == 400
+        assert r.json()["error"]["message"] == "messages.0.content: String should have at most 10 characters"
+        assert c.post("/answer", json={"question": "Rapidus?", "top_k": 6}).status_code == 200
+
+
 def test_no_index_is_503_saying_to_ingest(tmp_path: Path) -> None:
     with TestClient(create_app(index_dir=tmp_path / "nothing")) as c:
         r = c.post("/answer", json={"question": "What is Rapidus?"})

@@ -73,3 +73,17 @@ def test_quantity_questions_need_a_quantity() -> None:
     assert states_quantity("Target: ¥1 trillion support over 10 years")
     assert states_quantity("increased their rocket launch successes by five and eight times")
     assert not states_quantity("Japan established AISI, an organization to study methods for ensuring AI safety.")
+
+
+def test_follow_up_similarities_go_through_the_query_cache(corpus_index: Path) -> None:
+    from footnote.index.store import load
+    from tests.index.fakes import CountingEmbedder
+
+    embedder = CountingEmbedder()
+    answerer = Answerer(load(corpus_index, embedder=embedder))
+    turns = [("user", "What are Japan's weaknesses in AI?")]
+    assert rewrite(answerer, "what about quantum?", *turns) == "What are Japan's weaknesses in quantum?"
+    assert embedder.calls == [["quantum", "weaknesses", "AI"]]  # one batch
+    assert rewrite(answerer, "what about quantum?", *turns) == "What are Japan's weaknesses in quantum?"
+    assert len(embedder.calls) == 1  # the second time, every phrase is cached
+    assert answerer.index.embed_query("AI") is answerer.index.embed_query("AI")
