@@ -115,7 +115,7 @@ def test_permission_denied(tmp_path: Path) -> None:
         "import sys\n"
         "from pathlib import Path\n"
         "from footnote.errors import DocumentError\n"
-        "from ingest import parse\n"
+        "from footnote.ingest import parse\n"
         "try:\n"
         "    parse(Path(sys.argv[1]))\n"
         "except DocumentError as exc:\n"
