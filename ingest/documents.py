@@ -1,4 +1,11 @@
-"""Files -> Documents: finding supported files, reading one, and naming it."""
+"""Files -> Documents: finding supported files, reading one, and naming it.
+
+``parse`` is the one place where a parser's failure becomes a skipped file: an ``UnreadableDocument``
+raised by a loader keeps its own reason, and any other exception from a loader or from the shared
+structure step (a third-party parser's ``AttributeError`` on a malformed docx, a ``RecursionError`` on
+absurdly deep HTML) becomes ``UnreadableDocument`` naming the parser's message, so one hostile file never
+loses the run.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +13,14 @@ import hashlib
 import re
 from pathlib import Path
 
-from footnote.errors import InputError, UnreadableDocument, UnsupportedFormat
+from footnote.errors import DocumentError, InputError, UnreadableDocument, UnsupportedFormat
 from footnote.ingest.loaders import FORMATS, load
 from footnote.ingest.models import Document
 from footnote.ingest.structure import build
 
 _SLUG = re.compile(r"[^\w]+")
+_FORMAT_NAMES = {"txt": "text", "md": "Markdown", "html": "HTML", "pdf": "PDF", "docx": "docx"}
+_MAX_MESSAGE = 200
 
 
 def discover(paths: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
@@ -53,8 +62,12 @@ def parse(path: Path, root: Path | None = None) -> Document:
     raw = _read(path, relative)
     if not raw.strip():
         raise UnreadableDocument(relative, "empty file")
-    loaded = load(raw, fmt, relative)
-    structured = build(loaded, fallback_title=_humane(path.stem))
+    try:
+        structured = build(load(raw, fmt, relative), fallback_title=_humane(path.stem))
+    except DocumentError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any parser failure is this file's problem, not the run's
+        raise UnreadableDocument(relative, parser_failure(fmt, exc)) from exc
     if not structured.text.strip():
         raise UnreadableDocument(relative, "no text found")
     return Document(
@@ -68,6 +81,15 @@ def parse(path: Path, root: Path | None = None) -> Document:
         footnotes=structured.footnotes,
         markers=structured.markers,
     )
+
+
+def parser_failure(fmt: str, exc: BaseException) -> str:
+    """One readable line for an unexpected parser exception: the format, the exception type and message."""
+    message = " ".join(str(exc).split())
+    if len(message) > _MAX_MESSAGE:
+        message = message[:_MAX_MESSAGE - 3] + "..."
+    detail = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+    return f"cannot parse as {_FORMAT_NAMES.get(fmt, fmt)} ({detail})"
 
 
 def slug(relative: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from bs4 import BeautifulSoup, Comment, NavigableString, Tag
+from bs4 import BeautifulSoup, Comment, NavigableString, PageElement, Tag
 
 from footnote.ingest.units import Loaded, Unit, mark
 
@@ -26,6 +26,8 @@ _BACKREF = "a.footnote-backref, a[href^='#fnref'], a[role=doc-backlink], a.rever
 _MARKER_TEXT = re.compile(r"^\[?\(?(\w{1,4})\)?\]?$")
 _WS = re.compile(r"\s+")
 _SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+# A marker is a few nodes (``<sup><a href="#fn3">[3]</a></sup>`` is 3); anything bigger is not one.
+_MARKER_NODES = 8
 
 
 def load_html(text: str) -> Loaded:
@@ -89,8 +91,23 @@ def _define(item: Tag, notes: dict[str, str], ids: dict[str, str], fallback: str
         ids[ident] = marker
 
 
+def _small(element: Tag) -> bool:
+    """True when ``element`` has few descendants, as every footnote marker does. Looking inside a large
+    one (``get_text``, ``find``) for each candidate would be quadratic on nested ``<sup>`` tags."""
+    budget = _MARKER_NODES
+    stack: list[PageElement] = [element]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Tag):
+            budget -= len(node.contents)  # bs4's ``descendants`` first walks to the deepest node: O(depth)
+            if budget < 0:
+                return False
+            stack.extend(node.contents)
+    return True
+
+
 def _replace_markers(soup: BeautifulSoup, notes: dict[str, str], ids: dict[str, str]) -> None:
-    candidates = soup.select("sup, a.footnote-ref, a[role=doc-noteref]")
+    candidates = [e for e in soup.select("sup, a.footnote-ref, a[role=doc-noteref]") if _small(e)]
     # Where markers are links to their notes, an unlinked <sup> is an exponent, not a marker.
     any_linked = any(
         a is not None and str(a.get("href", "")).partition("#")[2] in ids
