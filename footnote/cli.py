@@ -104,7 +104,7 @@ def main() -> None:
 @index_option
 @click.option("--chunk-tokens", type=int, default=None, help="Token budget of one passage.")
 @click.option("--overlap", type=int, default=None, help="Sentences repeated between passages (0-3).")
-@click.option("--quiet", "-q", is_flag=True, help="Print only the summary.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing unless the run fails.")
 @store_options
 @click.option("--ray", "ray_address", is_flag=False, flag_value="local", default=None, metavar="[ADDRESS]",
               callback=_ray_address,
@@ -128,9 +128,11 @@ def ingest(
         embed_batch_size=settings.embed_batch_size,
         dense_kind=settings.dense_index,
         echo=(lambda line: None) if quiet else (lambda line: click.echo(line, err=True)),
+        progress=False if quiet else None,  # None: bars only for large inputs
         store=settings.store, milvus_uri=settings.milvus_uri, ray=ray_address,
     )
-    click.echo(report.summary())
+    if not quiet:
+        click.echo(report.summary())
 
 
 @main.command()

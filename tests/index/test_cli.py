@@ -38,13 +38,28 @@ def test_ingest_reports_skipped_files_and_reruns_as_up_to_date(tmp_path: Path) -
     assert result.stdout == (f"ingested 1 document (1 new, 0 changed, 0 removed, 0 unchanged), {passages} passage"
                              f"{'s' if passages != 1 else ''}; 3 files skipped; index v000001 at {index_dir}\n")
 
-    again = _run("ingest", str(folder), "--index", str(index_dir), "--quiet")
-    assert again.exit_code == 0 and again.stderr == ""
-    assert again.stdout.startswith("index is up to date: 1 document, ")
+    again = _run("ingest", str(folder), "--index", str(index_dir))
+    assert again.exit_code == 0 and again.stdout.startswith("index is up to date: 1 document, ")
 
     found = _run("search", "which lidar results are cited?", "--index", str(index_dir), "--json", "-k", "1")
     hit = json.loads(found.stdout)[0]
     assert hit["doc_id"] == "notes" and hit["citations"][0]["urls"] == ["https://example.org/lidar"]
+
+
+def test_quiet_ingest_prints_nothing_even_with_many_files(tmp_path: Path) -> None:
+    """Past 20 files the parsing progress bar used to show under --quiet; quiet means no output at all."""
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for n in range(25):
+        (folder / f"note-{n:02d}.md").write_text(f"Note {n}\n\nThe pilot line number {n} opened in 2024.\n")
+    (folder / "empty.txt").write_text("")
+    index_dir = tmp_path / "idx"
+    for _ in range(2):  # a first build, then an "up to date" run
+        result = _run("ingest", str(folder), "--index", str(index_dir), "-q")
+        assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
+    assert json.loads((index_dir / "manifest.json").read_text())["counts"]["documents"] == 25
+    failed = _run("ingest", str(tmp_path / "nope"), "--index", str(index_dir), "-q")
+    assert (failed.exit_code, failed.stderr) == (2, f"error: {tmp_path / 'nope'} does not exist\n")
 
 
 def test_ingest_with_nothing_readable_exits_1(tmp_path: Path) -> None:
