@@ -29,6 +29,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -133,7 +134,7 @@ def end_to_end(tmp: Path) -> dict[str, Any]:
     return {"passages": report.passages, "build_s": round(first, 2), "unchanged_rerun_s": round(again, 3)}
 
 
-def one_thread(fn):  # noqa: ANN001, ANN201
+def one_thread(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Run a FAISS call on one OpenMP thread, as ``DenseRetriever`` does for single queries."""
     import faiss
 
@@ -213,7 +214,9 @@ def bench_size(real: dict[str, Any], n: int, embedder: Any, tmp: Path, rng: np.r
     from footnote.index import store
     from footnote.index.dense import build_faiss
     from footnote.index.lexical import build_bm25
+    from footnote.index.manifest import Manifest
     from footnote.index.text import lexical_text
+    from footnote.index.vectors import FaissStore
     from footnote.index.writer import write_version
 
     syn = synthetic_corpus(real, n, rng)
@@ -221,12 +224,12 @@ def bench_size(real: dict[str, Any], n: int, embedder: Any, tmp: Path, rng: np.r
     folder.mkdir()
     _, faiss_s = timed(build_faiss, syn["passage_vectors"], "auto")
     _, bm25_s = timed(build_bm25, [lexical_text(p) for p in syn["passages"]])
-    manifest = {"format": store.FORMAT, "format_version": store.FORMAT_VERSION, "version": "v000001",
-                "model": embedder.describe(), "text_recipe": store.TEXT_RECIPE, "chunking": {},
-                "counts": {"documents": len(syn["documents"]), "passages": n,
-                           "sentences": int(syn["sentence_offsets"][-1])}, "documents": []}
+    manifest = Manifest(version="v000001", created="", model=embedder.describe(), chunking={}, bm25={},
+                        counts={"documents": len(syn["documents"]), "passages": n,
+                                "sentences": int(syn["sentence_offsets"][-1])}, documents=[])
     _, write_s = timed(write_version, folder, manifest, syn["documents"], syn["passages"],
-                       syn["passage_vectors"], syn["sentence_vectors"], syn["sentence_offsets"], "auto")
+                       syn["passage_vectors"], syn["sentence_vectors"], syn["sentence_offsets"], FaissStore(),
+                       tmp / "index", "auto", print)
     vectors = syn["passage_vectors"]
     del syn
     gc.collect()
@@ -248,7 +251,7 @@ def bench_size(real: dict[str, Any], n: int, embedder: Any, tmp: Path, rng: np.r
 
     result = {
         "passages": n,
-        "dense_kind": idx.manifest["dense"]["kind"], "dense_params": idx.manifest["dense"],
+        "dense_kind": idx.manifest.dense["kind"], "dense_params": idx.manifest.dense,
         "build_s": {"faiss": round(faiss_s, 2), "bm25": round(bm25_s, 2),
                     "write_version_total": round(write_s, 2)},
         "load_s": round(load_s, 2), "index_rss_mb": round(rss_index, 1),

@@ -2,7 +2,7 @@
 
 For each size (default 10k, 100k, 1M passages) and each store, the real code paths run on synthetic
 vectors: ``index.dense.build_faiss`` (flat below 50k vectors, HNSW above, as ``footnote ingest`` chooses)
-and ``index.milvus_sync.MilvusSync`` (keys, insert, flush, segment indexes) for ingest; ``DenseRetriever``
+and ``index.milvus_store.MilvusStore`` (keys, insert, flush, segment indexes) for ingest; ``DenseRetriever``
 over each for queries, asking for the top 50 as hybrid search does. Recall@10 against an exact scan
 shows the latency is not bought with wrong answers.
 
@@ -121,12 +121,13 @@ def bench_faiss(vectors: np.ndarray, queries: np.ndarray, truth: list[set[int]],
     import faiss
 
     from footnote.index.dense import DenseRetriever, build_faiss
+    from footnote.index.vectors import FaissVectors
 
     t = time.perf_counter()
     index, params = build_faiss(vectors, "auto")
     build_s = time.perf_counter() - t
     faiss.write_index(index, str(work / "dense.faiss"))
-    retriever = DenseRetriever(index, [], lambda text: np.zeros(DIM), ef_search=params.get("ef_search"))
+    retriever = DenseRetriever(FaissVectors(index, params.get("ef_search", 0)), [], lambda text: np.zeros(DIM))
     result = {"store": "faiss", "kind": params["kind"], "ingest_s": build_s,
               "ingest_per_s": len(vectors) / build_s, "bytes_per_vector": (work / "dense.faiss").stat().st_size
               / len(vectors), **time_queries(retriever, queries, truth)}
@@ -152,27 +153,29 @@ def synthetic_passages(n: int) -> list[Any]:
 
 def bench_milvus(vectors: np.ndarray, queries: np.ndarray, truth: list[set[int]], work: Path,
                  index_type: str | None = None) -> dict[str, Any]:
-    from footnote.index import milvus_store, milvus_sync
+    from footnote.index import milvus_store
     from footnote.index.dense import DenseRetriever
+    from footnote.index.manifest import Manifest
 
     uri = str(work / "milvus.db")
     passages = synthetic_passages(len(vectors))
     folder = work / "version"
     folder.mkdir()
-    manifest = {"model": {"dim": DIM, "sha256": "0" * 64}, "dense": {"requested": "auto"}}
+    manifest = Manifest(version="v000001", created="", model={"dim": DIM, "sha256": "0" * 64}, chunking={},
+                        bm25={}, counts={"passages": len(passages)}, documents=[])
     t = time.perf_counter()
-    sync = milvus_sync.MilvusSync(work / "index", uri, lexical="local", index_type=index_type)
-    written = sync.before_publish(folder, manifest, passages, vectors)
+    store = milvus_store.MilvusStore(uri, lexical="local", index_type=index_type)
+    written = manifest.replace(dense=store.write(work / "index", folder, passages, vectors, manifest, "auto"))
     # Milvus Lite builds segment indexes on a background thread; closing the file waits for them, as
     # the end of `footnote ingest` does. Ingest time includes it.
     milvus_store.release(uri)
     ingest_s = time.perf_counter() - t
     t = time.perf_counter()
-    vecs = milvus_store.open_vectors(folder, written)  # what `footnote serve` does: open, load
+    vecs = store.open(folder, written)  # what `footnote serve` does: open, load
     retriever = DenseRetriever(vecs, passages, lambda text: np.zeros(DIM))
     retriever.search_rows(queries[0], DEPTH)
     first_s = time.perf_counter() - t
-    result = {"store": "milvus-lite", "kind": written["dense"]["index_type"].lower(), "ingest_s": ingest_s,
+    result = {"store": "milvus-lite", "kind": written.dense["index_type"].lower(), "ingest_s": ingest_s,
               "ingest_per_s": len(vectors) / ingest_s, "first_query_s": first_s,
               "bytes_per_vector": folder_bytes(Path(uri)) / len(vectors), **time_queries(retriever, queries, truth)}
     milvus_store.release(uri)

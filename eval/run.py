@@ -31,6 +31,7 @@ from footnote.index.hits import Mode
 if TYPE_CHECKING:
     from footnote.index.hybrid import FusionParams
     from footnote.index.store import Index
+    from footnote.index.vectors import VectorStore
     from footnote.ingest.models import Passage
     from footnote.service.answer import AnswerSettings
     from footnote.service.models import Answer
@@ -216,8 +217,8 @@ def assemble(records: list[dict[str, Any]], modes: Sequence[str], answer_ms: lis
             "with_history": sum(1 for r in records if r["history"]),
             "top_k": top_k,
             "depth": depth,
-            "index_version": getattr(index, "version", None),
-            "chunking": (getattr(index, "manifest", {}) or {}).get("chunking"),
+            "index_version": index.version,
+            "chunking": index.manifest.chunking,
             "passages": len(index.passages),
         },
         "retrieval": retrieval,
@@ -275,12 +276,13 @@ def flat_metrics(report: dict[str, Any]) -> dict[str, float | None]:
 
 
 def run_eval(sets: Sequence[Path], index_dir: Path, modes: Sequence[str] = MODES, *,
-             model_path: str | Path | None = None, **kwargs: Any) -> dict[str, Any]:
+             model_path: str | Path | None = None, store: VectorStore | None = None,
+             **kwargs: Any) -> dict[str, Any]:
     """Load the sets (the default set when none) and the index, and evaluate (``evaluate_index``'s options)."""
     from footnote.index.store import load
 
     questions = load_sets(list(sets))
-    index = load(index_dir, model_path=model_path, fusion=kwargs.get("fusion"))
+    index = load(index_dir, model_path=model_path, fusion=kwargs.get("fusion"), store=store)
     config = {"sets": [str(p) for p in sets] or ["(default) eval/sets/default.jsonl"], "index_dir": str(index_dir)}
     return evaluate_index(index, questions, modes=modes, config=config, **kwargs)
 
@@ -316,7 +318,7 @@ def read_report(path: Path) -> dict[str, Any]:
 
 def run_cli(sets: list[Path], index_dir: Path, modes: list[str], report_dir: Path | None,
             compare_to: Path | None, beir_dir: Path | None, echo: Callable[[str], Any],
-            settings: Settings) -> dict[str, Any]:
+            settings: Settings, store: VectorStore | None = None) -> dict[str, Any]:
     """What ``footnote eval`` does: evaluate, print the table, write and compare reports."""
     from footnote.eval.compare import compare, format_compare
     from footnote.eval.report import format_table, write_reports
@@ -338,8 +340,8 @@ def run_cli(sets: list[Path], index_dir: Path, modes: list[str], report_dir: Pat
             echo(f"wrote {report_dir / 'beir.json'}")
         return result
     old = read_report(compare_to) if compare_to is not None else None
-    report = run_eval(sets, index_dir, modes, model_path=settings.model_path, fusion=settings.fusion(),
-                      answer_settings=settings.answer())
+    report = run_eval(sets, index_dir, modes, model_path=settings.model_path, store=store,
+                      fusion=settings.fusion(), answer_settings=settings.answer())
     if old is not None:
         report["compare"] = compare(old, report)
     echo(format_table(report))

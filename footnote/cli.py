@@ -12,12 +12,15 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from footnote.errors import FootnoteError, InputError, NothingIngested
 from footnote.settings import Settings
+
+if TYPE_CHECKING:
+    from footnote.index.vectors import VectorStore
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -66,7 +69,6 @@ index_option = click.option(
 )
 
 
-# --- scale-out options (index/milvus_store.py, index/ray_embed.py) ---
 def store_options(func: F) -> F:
     func = click.option("--milvus-uri", default=None, metavar="URI",
                         help="Milvus to use: a .db file (Milvus Lite, one process) or http://host:19530 "
@@ -76,11 +78,11 @@ def store_options(func: F) -> F:
                              "built with; new indexes: faiss).")(func)  # type: ignore[return-value]
 
 
-def _use_store(settings: Settings) -> None:
-    from footnote.index.milvus_store import configure
+def _store(settings: Settings) -> VectorStore | None:
+    """The vector store the settings name (None: the index's own)."""
+    from footnote.index.vectors import choose_store
 
-    store, milvus_uri = settings.store, settings.milvus_uri
-    configure(store if store is not None or milvus_uri is None else "milvus", milvus_uri)
+    return choose_store(settings.store, settings.milvus_uri)
 
 
 def _ray_address(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -90,7 +92,6 @@ def _ray_address(ctx: click.Context, param: click.Parameter, value: str | None) 
         return None if value is None else check_address(value)
     except InputError as exc:
         raise click.BadParameter(str(exc).removeprefix("--ray ")) from exc
-# --- end scale-out options ---
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -129,7 +130,7 @@ def ingest(
         dense_kind=settings.dense_index,
         echo=(lambda line: None) if quiet else (lambda line: click.echo(line, err=True)),
         progress=False if quiet else None,  # None: bars only for large inputs
-        store=settings.store, milvus_uri=settings.milvus_uri, ray=ray_address,
+        store=_store(settings), ray=ray_address,
     )
     if not quiet:
         click.echo(report.summary())
@@ -150,10 +151,9 @@ def search(query: str, index_dir: Path | None, mode: str, k: int, as_json: bool,
     from footnote.index.store import load
 
     settings = _settings(index_dir=index_dir, store=store, milvus_uri=milvus_uri)
-    _use_store(settings)
     if not query.strip():
         raise InputError("the query is empty: give some words to search for")
-    idx = load(settings.index_dir, model_path=settings.model_path, fusion=settings.fusion())
+    idx = load(settings.index_dir, model_path=settings.model_path, fusion=settings.fusion(), store=_store(settings))
     hits = idx.retriever(mode).search(query, k)
     if as_json:
         click.echo(json.dumps([hit.to_dict() for hit in hits], ensure_ascii=False, indent=2))
@@ -178,7 +178,7 @@ def serve(host: str | None, port: int | None, index_dir: Path | None, store: str
     from footnote.service.app import create_app
 
     settings = _settings(index_dir=index_dir, store=store, milvus_uri=milvus_uri, host=host, port=port)
-    _use_store(settings)
+    _store(settings)  # a bad choice is one line now, not a failing start-up
     app = create_app(settings=settings)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
 
@@ -190,14 +190,16 @@ def serve(host: str | None, port: int | None, index_dir: Path | None, store: str
               default=None, help="JSON file with earlier turns: [{role, content}, ...].")
 @click.option("-k", "top_k", type=click.IntRange(1, 50), default=5, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the full answer object as JSON.")
+@store_options
 @_friendly_errors
-def ask(question: str, index_dir: Path | None, history_file: Path | None, top_k: int, as_json: bool) -> None:
+def ask(question: str, index_dir: Path | None, history_file: Path | None, top_k: int, as_json: bool,
+        store: str | None, milvus_uri: str | None) -> None:
     """Answer a question with quotes and footnotes."""
     from footnote.index.store import load
     from footnote.service.answer import Answerer
     from footnote.service.models import AnswerRequest, Turn
 
-    settings = _settings(index_dir=index_dir)
+    settings = _settings(index_dir=index_dir, store=store, milvus_uri=milvus_uri)
     history: list[Turn] = []
     if history_file is not None:
         try:
@@ -205,7 +207,7 @@ def ask(question: str, index_dir: Path | None, history_file: Path | None, top_k:
         except (ValueError, TypeError) as exc:
             raise InputError(f"{history_file}: not a JSON list of {{role, content}} turns ({exc})") from exc
     request = AnswerRequest(question=question, history=history, top_k=top_k)
-    index = load(settings.index_dir, model_path=settings.model_path, fusion=settings.fusion())
+    index = load(settings.index_dir, model_path=settings.model_path, fusion=settings.fusion(), store=_store(settings))
     answer = Answerer(index, settings.answer()).answer(request)
     if as_json:
         click.echo(answer.model_dump_json(indent=2))
@@ -223,6 +225,7 @@ def ask(question: str, index_dir: Path | None, history_file: Path | None, top_k:
               default=None, help="An earlier report.json to compare against.")
 @click.option("--beir", "beir_dir", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None,
               help="Evaluate retrieval on a BEIR-format dataset folder instead.")
+@store_options
 @_friendly_errors
 def eval_(
     sets: tuple[Path, ...],
@@ -231,11 +234,13 @@ def eval_(
     report_dir: Path | None,
     compare_to: Path | None,
     beir_dir: Path | None,
+    store: str | None,
+    milvus_uri: str | None,
 ) -> None:
     """Measure retrieval and answers against expected-answer sets."""
     from footnote.eval.run import run_cli
 
-    settings = _settings(index_dir=index_dir)
+    settings = _settings(index_dir=index_dir, store=store, milvus_uri=milvus_uri)
     run_cli(
         sets=list(sets),
         index_dir=settings.index_dir,
@@ -245,6 +250,7 @@ def eval_(
         beir_dir=beir_dir,
         echo=click.echo,
         settings=settings,
+        store=_store(settings),
     )
 
 

@@ -23,9 +23,11 @@ from typing import Any
 import numpy as np
 
 from footnote.errors import DocumentError, IndexError_, InputError, NothingIngested
-from footnote.index import milvus_sync, store, versions
+from footnote.index import versions
 from footnote.index.embed import Embedder, configured_model_path, expected_model_sha256, get_embedder
+from footnote.index.manifest import TEXT_RECIPE, Manifest, read_manifest
 from footnote.index.text import dense_text
+from footnote.index.vectors import FaissStore, VectorStore, store_for
 from footnote.index.writer import Previous, gather_vectors, read_previous, sentence_texts, write_version
 from footnote.ingest.models import Document, Passage
 from footnote.ingest.tokens import WordPieces
@@ -92,8 +94,7 @@ def update_index(
     embed_batch_size: int = 64,
     dense_kind: str = "auto",
     progress: bool | None = None,
-    store: str | None = None,
-    milvus_uri: str | None = None,
+    store: VectorStore | None = None,
     ray: str | None = None,
 ) -> UpdateReport:
     """Make the index at ``index_dir`` hold exactly the supported files under ``paths``.
@@ -103,15 +104,15 @@ def update_index(
     ``echo`` gets one line per skipped file (``skipped <path>: <reason>``) and per notable event.
     ``dense_kind`` is auto|flat|hnsw (auto: by size). ``progress``: None shows tqdm bars only for large
     inputs. Raises ``InputError`` for a missing path, ``NothingIngested`` when no document results.
-    ``store`` faiss|milvus and ``milvus_uri`` (None: keep the current store), ``ray`` a Ray address to
-    embed on (``local`` starts one): see ``index.milvus_store``, ``index.milvus_sync`` and ``index.ray_embed``.
+    ``store``: where the passage vectors go (``index.vectors``; None: where the current version keeps them,
+    FAISS for a new index). ``ray``: a Ray address to embed on (``local`` starts one; ``index.ray_embed``).
     """
     started = time.perf_counter()
     say: Callable[[str], Any] = echo or (lambda line: None)
     chunking = {"chunk_tokens": int(chunk_tokens), "overlap": int(overlap), "chunker": CHUNKER}
     run_model = _Model(embedder, model_path, embed_batch_size)
     return _update([Path(p) for p in paths], Path(index_dir), chunking, dense_kind, say, run_model, progress,
-                   started, scale=(store, milvus_uri, ray))
+                   started, store, ray)
 
 
 class _Model:
@@ -141,7 +142,7 @@ class _Model:
 
 def _update(paths: list[Path], index_dir: Path, chunking: dict[str, Any], dense_kind: str,
             say: Callable[[str], Any], run_model: _Model, progress: bool | None,
-            started: float, scale: tuple[str | None, str | None, str | None] = (None, None, None)
+            started: float, vector_store: VectorStore | None, ray: str | None
             ) -> UpdateReport:
     for path in paths:
         if not path.exists():
@@ -152,8 +153,9 @@ def _update(paths: list[Path], index_dir: Path, chunking: dict[str, Any], dense_
         versions.adopt_plain_folder(index_dir)
         model_sha = run_model.sha256
         prev, reuse_passages, reuse_vectors, reason = _previous(index_dir, chunking, model_sha, say)
-        # --- scale-out hook (index/milvus_sync.py): None keeps vectors in FAISS ---
-        milvus = milvus_sync.make_sync(index_dir, scale[0], scale[1], prev.manifest if prev else None, say)
+        if vector_store is None:
+            vector_store = store_for(prev.manifest) if prev is not None else FaissStore()
+        vector_store.prepare(index_dir, prev.manifest if prev is not None else None, say)
         sources, skipped = _collect(paths, prev, reuse_passages, chunking, run_model.word_pieces(), say, progress)
         if not sources:
             where = ", ".join(str(p) for p in paths)
@@ -170,23 +172,22 @@ def _update(paths: list[Path], index_dir: Path, chunking: dict[str, Any], dense_
         common = dict(index_dir=index_dir, documents=len(documents), passages=len(passages), new=new,
                       changed=changed, removed=removed, unchanged=unchanged, skipped=tuple(skipped))
         if prev is not None and reuse_vectors and not new and not changed and not removed \
-                and prev.manifest.get("dense", {}).get("requested") == dense_kind \
-                and milvus_sync.same_store(prev.manifest, milvus) \
-                and [e["source"] for e in prev.manifest.get("documents", [])] \
+                and prev.manifest.dense.get("requested") == dense_kind and vector_store.holds(prev.manifest) \
+                and [e["source"] for e in prev.manifest.documents] \
                 == [str(s.file.resolve()) for s in sources]:
-            return UpdateReport(version=str(prev.manifest["version"]), up_to_date=True,
+            return UpdateReport(version=prev.manifest.version, up_to_date=True,
                                 seconds=time.perf_counter() - started, **common)  # type: ignore[arg-type]
 
         def embed(texts: Sequence[str], desc: str) -> np.ndarray:
-            if scale[2] is not None:  # --- scale-out hook: embed on Ray (index/ray_embed.py) ---
+            if ray is not None:
                 from footnote.index.ray_embed import embed_for_index
 
-                return embed_for_index(texts, scale[2], run_model.folder, model_sha, desc, say)
+                return embed_for_index(texts, ray, run_model.folder, model_sha, desc, say)
             return run_model.get().embed(texts, progress=progress, desc=desc)
 
         cache = prev if prev is not None and reuse_vectors else None
         if cache is not None:
-            dim = int(cache.manifest["model"]["dim"])
+            dim = cache.manifest.dim
         else:
             dim = run_model.get().dim
         p_vecs, p_new = gather_vectors([dense_text(p) for p in passages],
@@ -198,31 +199,27 @@ def _update(paths: list[Path], index_dir: Path, chunking: dict[str, Any], dense_
         s_vecs, s_new = gather_vectors(s_texts, cache.sentence_rows if cache else {},
                                        cache.sentence_vectors if cache else None,
                                        embed, dim, "embedding sentences")
-        model = run_model.loaded.describe() if run_model.loaded else dict(cache.manifest["model"])  # type: ignore[union-attr]
+        model = run_model.loaded.describe() if run_model.loaded else dict(cache.manifest.model)  # type: ignore[union-attr]
         embedded_docs = {passages[i].doc_id for i in p_new}
         embedded_docs |= {passages[int(np.searchsorted(s_offsets, i, side="right")) - 1].doc_id for i in s_new}
 
         name, tmp = versions.new_build_folder(index_dir)
         published = False
         try:
-            manifest = {
-                "format": store.FORMAT, "format_version": store.FORMAT_VERSION, "version": name,
-                "created": datetime.now(UTC).isoformat(timespec="seconds"),
-                "model": {**model, "sha256": model_sha}, "text_recipe": store.TEXT_RECIPE,
-                "chunking": chunking,
-                "bm25": {"library": "bm25s", "method": "lucene", "k1": 1.5, "b": 0.75,
-                         "tokens": "nfkd-fold, \\w\\w+, bm25s english stop words, snowball english"},
-                "rows": "row i of every array, dense.faiss and bm25/ is line i of passages.jsonl",
-                "counts": {"documents": len(documents), "passages": len(passages), "sentences": len(s_texts)},
-                "documents": [
+            manifest = Manifest(
+                version=name, created=datetime.now(UTC).isoformat(timespec="seconds"),
+                model={**model, "sha256": model_sha}, chunking=chunking,
+                bm25={"library": "bm25s", "method": "lucene", "k1": 1.5, "b": 0.75,
+                      "tokens": "nfkd-fold, \\w\\w+, bm25s english stop words, snowball english"},
+                counts={"documents": len(documents), "passages": len(passages), "sentences": len(s_texts)},
+                documents=[
                     {"doc_id": s.document.doc_id, "path": s.document.path, "source": str(s.file.resolve()),  # type: ignore[union-attr]
                      "root": str(s.root.resolve()), "sha256": s.sha256, "passages": len(s.passages or [])}
                     for s in sources
                 ],
-            }
-            written = write_version(tmp, manifest, documents, passages, p_vecs, s_vecs, s_offsets, dense_kind)
-            if milvus is not None:  # --- scale-out hook: vectors to Milvus, dense.faiss out ---
-                milvus.before_publish(tmp, written, passages, p_vecs)
+            )
+            write_version(tmp, manifest, documents, passages, p_vecs, s_vecs, s_offsets, vector_store, index_dir,
+                          dense_kind, say)
             old = versions.current_version(index_dir)
             versions.publish(index_dir, tmp, name)
             published = True
@@ -230,8 +227,7 @@ def _update(paths: list[Path], index_dir: Path, chunking: dict[str, Any], dense_
             if not published:
                 shutil.rmtree(tmp, ignore_errors=True)
         versions.collect_garbage(index_dir, keep={name, *([old] if old else [])})
-        if milvus is not None:  # --- scale-out hook: delete vectors no kept version uses ---
-            milvus.after_publish()
+        vector_store.retire(index_dir, say)
         for path in removed:
             say(f"removed {path}")
         return UpdateReport(
@@ -248,10 +244,9 @@ def _previous(index_dir: Path, chunking: dict[str, Any], model_sha: str,
     if folder is None:
         return None, False, False, None
     try:
-        manifest = store.read_manifest(folder, index_dir)
-        same_model = (manifest.get("model") or {}).get("sha256") == model_sha \
-            and manifest.get("text_recipe") == store.TEXT_RECIPE
-        same_chunks = manifest.get("chunking") == chunking
+        manifest = read_manifest(folder, index_dir)
+        same_model = manifest.model.get("sha256") == model_sha and manifest.text_recipe == TEXT_RECIPE
+        same_chunks = manifest.chunking == chunking
         prev = read_previous(folder, with_vectors=same_model)
     except (IndexError_, OSError, ValueError, KeyError, TypeError) as exc:
         say(f"rebuilding from scratch: the previous index is unusable ({exc})")
@@ -260,7 +255,7 @@ def _previous(index_dir: Path, chunking: dict[str, Any], model_sha: str,
     if not same_model:
         reason = "the embedding model or text recipe changed"
     elif not same_chunks:
-        old = manifest.get("chunking") or {}
+        old = manifest.chunking
         reason = (f"chunk settings changed ({old.get('chunk_tokens')} tokens/{old.get('overlap')} overlap -> "
                   f"{chunking['chunk_tokens']}/{chunking['overlap']})")
     if reason:

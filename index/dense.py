@@ -1,7 +1,8 @@
 """Dense retrieval with FAISS: exact inner product for small corpora, HNSW above a measured threshold.
 
 Vectors are unit length, so inner product is cosine similarity. FAISS row ``i`` is ``Index.passages[i]``
-(the order of ``passages.jsonl``); nothing else maps rows to passages.
+(the order of ``passages.jsonl``); nothing else maps rows to passages. ``index.vectors.FaissStore`` writes
+and opens the index; ``DenseRetriever`` searches any store's ``Vectors``.
 
 The threshold and HNSW parameters come from ``benchmarks/bench_index.py`` (README, Benchmarks) on the
 2-core machine: an exact scan costs about 0.06 ms per 1,000 vectors for one query (0.3 ms at 10k, 6.4 ms
@@ -13,12 +14,15 @@ so recall@10 against the exact scan stays >= 0.95 (0.98 at 100k with 128; 1M nee
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from footnote.index.hits import Hit
 from footnote.ingest.models import Passage
+
+if TYPE_CHECKING:
+    from footnote.index.vectors import Vectors
 
 HNSW_THRESHOLD = 30_000
 HNSW_M = 32
@@ -68,14 +72,14 @@ def build_faiss(vectors: np.ndarray, kind: str = "auto", *, m: int = HNSW_M,
 
 
 class DenseRetriever:
-    """Nearest passages by cosine similarity of the query embedding."""
+    """Nearest passages by cosine similarity of the query embedding, in whichever store holds the vectors."""
 
-    def __init__(self, faiss_index: Any, passages: Sequence[Passage],
+    def __init__(self, vectors: Vectors, passages: Sequence[Passage],
                  embed_query: Callable[[str], np.ndarray], *, ef_search: int | None = None) -> None:
-        self.faiss_index = faiss_index
+        self.vectors = vectors
         self.passages = passages
         self.embed_query = embed_query
-        self.ef_search = ef_search
+        self.ef_search = ef_search  # None: what the store was built with
 
     def search(self, query: str, k: int, query_vector: np.ndarray | None = None) -> list[Hit]:
         vec = self.embed_query(query) if query_vector is None else query_vector
@@ -88,31 +92,4 @@ class DenseRetriever:
 
     def search_rows(self, vec: np.ndarray, k: int) -> tuple[list[int], list[float]]:
         """Row numbers and scores, best first (what hybrid fusion needs, without building Hits)."""
-        n = self.faiss_index.ntotal
-        k = min(int(k), n)
-        if k <= 0:
-            return [], []
-        import faiss
-
-        x = np.ascontiguousarray(np.asarray(vec, dtype=np.float32).reshape(1, -1))
-        params = None
-        if self.ef_search is not None and isinstance(self.faiss_index, faiss.IndexHNSW):
-            params = faiss.SearchParametersHNSW(efSearch=max(self.ef_search, k))  # type: ignore[attr-defined]
-        # One query is too small to share between threads: on a busy machine OpenMP's hand-offs cost more
-        # than the scan (measured: flat 10k p95 20 ms with 2 threads, under 1 ms with 1). The setting is
-        # per calling thread, so index builds elsewhere keep their threads.
-        threads = faiss.omp_get_max_threads()
-        if threads != 1:
-            faiss.omp_set_num_threads(1)
-        try:
-            scores, rows = self.faiss_index.search(x, k, params=params)
-        finally:
-            if threads != 1:
-                faiss.omp_set_num_threads(threads)
-        out_rows: list[int] = []
-        out_scores: list[float] = []
-        for r, s in zip(rows[0].tolist(), scores[0].tolist(), strict=True):
-            if r >= 0:
-                out_rows.append(r)
-                out_scores.append(float(s))
-        return out_rows, out_scores
+        return self.vectors.search_rows(vec, k, self.ef_search)

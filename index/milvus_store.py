@@ -1,17 +1,11 @@
-"""Milvus as the vector store (``footnote ingest --store milvus --milvus-uri URI``): the read side.
+"""``MilvusStore``: passage vectors in Milvus (``--store milvus --milvus-uri URI``, the ``scale`` extra).
 
 Only the passage vectors (and, on a real Milvus server, BM25) move to Milvus. The version folder keeps
 every other file of ``index.store`` (documents, passages, sentence vectors, ``bm25/``, manifest) and gains
 ``milvus_keys.npy``: row ``i`` is the Milvus primary key of ``passages[i]``, a hash of the passage id and
 the text the model embedded. Keys are content-addressed, so one collection serves every version at once:
-a reader keeps the hits whose key its own version knows. (Writing them, inserting before publish and
-deleting after, is ``index.milvus_sync``, used by ``index.build``.)
-
-This module holds what every process needs: the ``--store`` / ``--milvus-uri`` choice (``configure``),
-URI handling and the one client per URI, reading a version's keys, and what ``index.store`` uses to load
-a version (``uses_milvus``, ``open_vectors``). ``MilvusVectors`` is FAISS-shaped (``ntotal``, ``d``,
-``search(x, k)`` -> scores, rows), so ``DenseRetriever`` and ``HybridRetriever`` run on it unchanged and
-answers match the FAISS store; ``MilvusBM25Retriever`` answers BM25 from the same collection.
+a reader keeps the hits whose key its own version knows. ``MilvusStore.write`` inserts the keys a new
+version adds and ``retire`` deletes the keys no version on disk uses (``index.milvus_sync``).
 
 URIs: a path ending in ``.db`` is Milvus Lite, embedded in this process (one process per file: a
 second one fails on its lock); ``http(s)://host:port`` is a Milvus server or cluster shared by many
@@ -26,9 +20,8 @@ import functools
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -38,36 +31,20 @@ from footnote.index.lexical import BM25_PARAMS, BM25Retriever
 from footnote.index.text import analyzer
 from footnote.ingest.models import Passage
 
+if TYPE_CHECKING:
+    from footnote.index.manifest import Manifest
+    from footnote.index.milvus_sync import MilvusSync
+
 log = logging.getLogger("footnote.milvus")
 
 KEYS = "milvus_keys.npy"
-STORES = ("faiss", "milvus")
 MAX_LIMIT = 16_384  # Milvus's topk ceiling
 
 
 # --- connections --------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Override:
-    """What ``--store`` / ``--milvus-uri`` ask of every index this process loads (None: the manifest's)."""
-
-    store: str | None = None
-    uri: str | None = None
-
-
-_override = Override()
 _clients: dict[str, Any] = {}
 _lock = threading.Lock()
-
-
-def configure(store: str | None = None, uri: str | None = None) -> None:
-    """Set the process-wide ``--store`` / ``--milvus-uri`` choice for search and serve."""
-    global _override
-    if store is not None and store not in STORES:
-        raise InputError(f"unknown store {store!r}: use one of {', '.join(STORES)}")
-    if uri is not None and store == "faiss":
-        raise InputError("--milvus-uri needs --store milvus")
-    _override = Override(store, normalize_uri(uri) if uri is not None else None)
 
 
 def is_lite(uri: str) -> bool:
@@ -146,16 +123,77 @@ def read_keys(folder: Path) -> list[str]:
     return hex_keys(np.load(folder / KEYS, allow_pickle=False))
 
 
-# --- reading: a FAISS-shaped view of a Milvus collection -------------------------------------------------
+# --- the store ------------------------------------------------------------------------------------------
+
+class MilvusStore:
+    """Passage vectors in one Milvus collection per index folder and model, shared by versions and replicas.
+
+    ``lexical``: auto (Milvus's BM25 on a real server, the local ``bm25/`` on Milvus Lite), milvus, or
+    local; ``index_type``: the vector index (default FLAT, HNSW from 30,000 passages as with FAISS).
+    """
+
+    name = "milvus"
+
+    def __init__(self, uri: str | None, *, lexical: str = "auto", index_type: str | None = None) -> None:
+        """``uri`` None: the URI the index's current version records (for reading, each version's own)."""
+        self.uri = normalize_uri(uri) if uri is not None else None
+        self.lexical = lexical
+        self.index_type = index_type
+        self._writer: MilvusSync | None = None
+
+    def prepare(self, index_dir: Path, current: Manifest | None, say: Callable[[str], Any] | None = None) -> None:
+        from footnote.index.milvus_sync import MilvusSync
+
+        if self.uri is None:
+            if current is None or current.store != self.name:
+                raise InputError("--store milvus needs --milvus-uri (a .db file for Milvus Lite, or "
+                                 "http://host:19530)")
+            self.uri = str(current.dense["uri"])
+        self._writer = MilvusSync(index_dir, self.uri, lexical=self.lexical, index_type=self.index_type, say=say)
+
+    def write(self, index_dir: Path, folder: Path, passages: Sequence[Passage], vectors: np.ndarray,
+              manifest: Manifest, requested: str, say: Callable[[str], Any] | None = None) -> dict[str, Any]:
+        if self._writer is None:
+            self.prepare(index_dir, None, say)
+        assert self._writer is not None
+        return self._writer.insert(folder, passages, vectors, manifest.model, requested)
+
+    def open(self, folder: Path, manifest: Manifest) -> MilvusVectors:
+        """This version's vectors, at this store's URI (which may name the recorded server anew) or the recorded one."""
+        uri = self.uri or str(manifest.dense["uri"])
+        info = {**manifest.dense, "dim": manifest.dim}
+        try:
+            keys = read_keys(folder)
+        except (OSError, ValueError) as exc:
+            raise IndexError_(f"the index at {folder} is damaged: {KEYS} ({exc.__class__.__name__}); "
+                              f"re-run `footnote ingest`") from exc
+        made = client(uri)
+        try:
+            present = made.has_collection(info["collection"])
+        except Exception as exc:
+            raise IndexError_(f"cannot reach Milvus at {uri} ({short_error(exc)})") from exc
+        if not present:
+            raise IndexError_(f"Milvus at {uri} has no collection {info['collection']} for this index; "
+                              f"re-run `footnote ingest --store milvus --milvus-uri {uri}`")
+        made.load_collection(info["collection"])
+        return MilvusVectors(uri, info, keys)
+
+    def holds(self, manifest: Manifest) -> bool:
+        return manifest.store == self.name and manifest.dense.get("uri") == (self.uri or manifest.dense.get("uri"))
+
+    def retire(self, index_dir: Path, say: Callable[[str], Any] | None = None) -> None:
+        if self._writer is not None:
+            self._writer.after_publish()
+
 
 class MilvusVectors:
-    """Dense search in Milvus, answering like a FAISS index: rows are this version's passage rows."""
+    """One version's view of the collection: Milvus hits mapped to this version's passage rows."""
 
     def __init__(self, uri: str, info: dict[str, Any], keys: list[str]) -> None:
         self.uri = uri
         self.collection = str(info["collection"])
-        self.d = int(info["dim"])
-        self.ntotal = len(keys)
+        self.dim = int(info["dim"])
+        self.count = len(keys)
         self.lexical = str(info.get("lexical", "local"))
         self.ef_search = int(info.get("ef_search", dense_params.ef_search_for(len(keys))))
         self.index_type = str(info.get("index_type", "FLAT"))
@@ -163,19 +201,14 @@ class MilvusVectors:
         self._client = client(uri)
         self._negated = runs_lite(uri)  # Milvus Lite reports BM25 as a negated distance
 
-    def search(self, x: np.ndarray, k: int, params: Any = None) -> tuple[np.ndarray, np.ndarray]:
-        """``(scores, rows)`` of shape ``(len(x), k)``, best first, padded with ``-1`` like FAISS."""
-        x = np.asarray(x, dtype=np.float32).reshape(-1, self.d)
-        scores = np.full((len(x), k), -np.inf, dtype=np.float32)
-        rows = np.full((len(x), k), -1, dtype=np.int64)
-        for q, vec in enumerate(x):
-            found = self._ranked(functools.partial(self._dense, vec), k)
-            for j, (row, score) in enumerate(found):
-                rows[q, j], scores[q, j] = row, score
-        return scores, rows
+    def search_rows(self, vector: np.ndarray, k: int, ef_search: int | None = None) -> tuple[list[int], list[float]]:
+        vec = np.asarray(vector, dtype=np.float32).reshape(-1)
+        ef = ef_search if ef_search is not None else self.ef_search
+        found = self._ranked(functools.partial(self._dense, vec, ef), k)
+        return [r for r, _ in found], [s for _, s in found]
 
-    def _dense(self, vec: np.ndarray, limit: int) -> list[dict[str, Any]]:
-        params = {"ef": max(self.ef_search, limit)} if self.index_type.startswith("HNSW") else {}
+    def _dense(self, vec: np.ndarray, ef: int, limit: int) -> list[dict[str, Any]]:
+        params = {"ef": max(ef, limit)} if self.index_type.startswith("HNSW") else {}
         return self._call(lambda: self._client.search(
             self.collection, data=[vec.tolist()], anns_field="vector", limit=limit,
             search_params={"metric_type": "IP", "params": params}, output_fields=[])[0])
@@ -198,7 +231,7 @@ class MilvusVectors:
     def _ranked(self, fetch: Callable[[int], list[dict[str, Any]]], k: int,
                 scale: float = 1.0) -> list[tuple[int, float]]:
         """The best ``k`` hits this version knows; fetches more while other versions' keys crowd them out."""
-        k = min(int(k), self.ntotal)
+        k = min(int(k), self.count)
         limit = k
         while k > 0:
             hits = fetch(limit)
@@ -217,7 +250,7 @@ class MilvusVectors:
             raise IndexError_(f"Milvus search failed at {self.uri}, collection {self.collection} "
                               f"({short_error(exc)})") from exc
 
-    def bm25_retriever(self, model: Any, passages: Sequence[Passage]) -> BM25Retriever:
+    def bm25(self, model: Any, passages: Sequence[Passage]) -> BM25Retriever:
         """Milvus's BM25 when this collection has it, else the local ``bm25/`` index."""
         if self.lexical == "milvus":
             return MilvusBM25Retriever(model, passages, self)
@@ -233,35 +266,3 @@ class MilvusBM25Retriever(BM25Retriever):
 
     def search_rows(self, query: str, k: int) -> tuple[list[int], list[float]]:
         return self.vectors.lexical_rows(analyzer.terms(query), k)
-
-
-def uses_milvus(manifest: dict[str, Any], index_dir: Path) -> bool:
-    """Whether this version's vectors live in Milvus (checked against ``--store``)."""
-    store = (manifest.get("dense") or {}).get("store", "faiss")
-    wanted = _override.store
-    if wanted is not None and wanted != store:
-        raise InputError(f"the index at {index_dir} keeps its vectors in {store}, not {wanted}; "
-                         f"re-run `footnote ingest --store {wanted}` to move them")
-    return store == "milvus"
-
-
-def open_vectors(folder: Path, manifest: dict[str, Any]) -> MilvusVectors:
-    """The Milvus view of one version (``--milvus-uri`` overrides the URI the manifest records)."""
-    info = dict(manifest["dense"])
-    info["dim"] = manifest["model"]["dim"]
-    uri = _override.uri or str(info["uri"])
-    try:
-        keys = read_keys(folder)
-    except (OSError, ValueError) as exc:
-        raise IndexError_(f"the index at {folder} is damaged: {KEYS} ({exc.__class__.__name__}); "
-                          f"re-run `footnote ingest`") from exc
-    made = client(uri)
-    try:
-        present = made.has_collection(info["collection"])
-    except Exception as exc:
-        raise IndexError_(f"cannot reach Milvus at {uri} ({short_error(exc)})") from exc
-    if not present:
-        raise IndexError_(f"Milvus at {uri} has no collection {info['collection']} for this index; "
-                          f"re-run `footnote ingest --store milvus --milvus-uri {uri}`")
-    made.load_collection(info["collection"])
-    return MilvusVectors(uri, info, keys)

@@ -1,8 +1,8 @@
-"""Milvus as the vector store: the sync side, run by ``index.build`` on ``footnote ingest``.
+"""Bringing a Milvus collection in line with a new version: the write side of ``MilvusStore``.
 
-``make_sync`` gives the Milvus work of one ingest run (None for FAISS). ``MilvusSync.before_publish``
-creates the collection if needed, inserts only the keys this version adds (``milvus_keys.npy``, see
-``index.milvus_store``) and rewrites the manifest's ``dense`` section; ``after_publish`` deletes the keys
+``MilvusSync.insert`` creates the collection if needed, inserts only the keys this version adds
+(``milvus_keys.npy``, see ``index.milvus_store``) and returns the manifest's ``dense`` section;
+``after_publish`` deletes the keys
 no kept version uses (the same two versions ``index.versions`` keeps on disk) and drops collections no
 kept version names. Key bookkeeping trusts the versions on disk, and reconciles with a full scan when
 the collection's count disagrees (a run killed before publishing).
@@ -24,7 +24,6 @@ from footnote.index import dense as dense_params
 from footnote.index.lexical import BM25_PARAMS
 from footnote.index.milvus_store import (
     KEYS,
-    STORES,
     client,
     hex_keys,
     normalize_uri,
@@ -92,20 +91,12 @@ class MilvusSync:
         self._present: set[str] = set()
         self._named: set[str] = set()
 
-    def describe(self) -> dict[str, Any]:
-        return {"store": "milvus", "uri": self.uri}
-
     # -- before publish --------------------------------------------------------------------------------
-    def before_publish(self, folder: Path, manifest: dict[str, Any], passages: Sequence[Passage],
-                       vectors: np.ndarray) -> dict[str, Any]:
-        """Insert this version's missing vectors, then turn ``folder`` into a Milvus-backed version:
-        ``milvus_keys.npy`` instead of ``dense.faiss``, the manifest's ``dense`` section rewritten."""
-        from footnote.index.store import DENSE
-        from footnote.index.writer import write_manifest
-
-        model = manifest["model"]
+    def insert(self, folder: Path, passages: Sequence[Passage], vectors: np.ndarray, model: dict[str, Any],
+               requested: str) -> dict[str, Any]:
+        """Insert the vectors of the version being built in ``folder`` that the collection lacks, write its
+        ``milvus_keys.npy``; the manifest's ``dense`` section."""
         dim = int(model["dim"])
-        requested = (manifest.get("dense") or {}).get("requested", "auto")
         kind = dense_params.choose_kind(len(passages), requested)
         index_type = self.index_type or ("HNSW" if kind == "hnsw" else "FLAT")
         lexical = self._lexical()
@@ -120,7 +111,6 @@ class MilvusSync:
         self._present.update(hexes[i] for i in missing)
         self._flush(len(self._present))
         np.save(folder / KEYS, keys, allow_pickle=False)
-        (folder / DENSE).unlink(missing_ok=True)
         info: dict[str, Any] = {
             "store": "milvus", "uri": self.uri, "collection": self.collection, "kind": kind,
             "index_type": index_type, "metric": "ip", "lexical": lexical, "requested": requested,
@@ -129,14 +119,10 @@ class MilvusSync:
         if index_type.startswith("HNSW"):
             info.update(M=dense_params.HNSW_M, ef_construction=dense_params.HNSW_EF_CONSTRUCTION,
                         ef_search=dense_params.ef_search_for(len(passages)))
-        manifest = {**manifest, "dense": info}
-        manifest["files"] = {p.relative_to(folder).as_posix(): p.stat().st_size
-                             for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "manifest.json"}
-        write_manifest(folder, manifest)
         self.say(f"milvus: {len(missing)} vectors inserted, {len(hexes) - len(missing)} reused in "
                  f"{self.collection} ({'Milvus Lite' if self.lite else 'Milvus'} at {self.uri}, {index_type}, "
                  f"BM25 {'in Milvus' if lexical == 'milvus' else 'local'})")
-        return manifest
+        return info
 
     def _lexical(self) -> str:
         if self.requested_lexical != "auto":
@@ -294,7 +280,7 @@ class MilvusSync:
 
 
 def _dense_section(folder: Path) -> dict[str, Any]:
-    from footnote.index.store import MANIFEST
+    from footnote.index.manifest import MANIFEST
 
     try:
         return dict(json.loads((folder / MANIFEST).read_text("utf-8")).get("dense") or {})
@@ -305,29 +291,3 @@ def _dense_section(folder: Path) -> dict[str, Any]:
 def _clip(text: str) -> str:
     data = text.encode("utf-8")
     return text if len(data) <= MAX_TEXT_BYTES else data[:MAX_TEXT_BYTES].decode("utf-8", "ignore")
-
-
-def same_store(manifest: dict[str, Any], sync: MilvusSync | None) -> bool:
-    """Whether the current version already lives where this run would put it (no migration needed)."""
-    dense = manifest.get("dense") or {}
-    if sync is None:
-        return dense.get("store", "faiss") == "faiss"
-    return dense.get("store") == "milvus" and dense.get("uri") == sync.uri
-
-
-def make_sync(index_dir: Path, store: str | None, uri: str | None, current: dict[str, Any] | None,
-              say: Callable[[str], Any] | None = None, **options: Any) -> MilvusSync | None:
-    """The Milvus work of an ingest run, or None for FAISS. ``store``/``uri`` None: keep the current store."""
-    dense = (current or {}).get("dense") or {}
-    if store is None:
-        store = "milvus" if uri is not None else str(dense.get("store", "faiss"))
-    if store not in STORES:
-        raise InputError(f"unknown store {store!r}: use one of {', '.join(STORES)}")
-    if store == "faiss":
-        if uri is not None:
-            raise InputError("--milvus-uri needs --store milvus")
-        return None
-    uri = uri or dense.get("uri")
-    if not uri:
-        raise InputError("--store milvus needs --milvus-uri (a .db file for Milvus Lite, or http://host:19530)")
-    return MilvusSync(index_dir, str(uri), say=say, **options)

@@ -1,12 +1,14 @@
 """Reading an index folder: ``load(index_dir) -> Index``, and the names of the files in it.
 
-One version folder holds (row ``i`` of every array, of the FAISS index and of the BM25 matrix is
+One version folder holds (row ``i`` of every array, of the vector store and of the BM25 matrix is
 ``passages[i]``, the ``i``-th line of ``passages.jsonl``; nothing else maps rows to passages)::
 
-    manifest.json          format version, model and its weights sha256, chunking, documents, counts, sizes
+    manifest.json          index.manifest.Manifest: format, model and its weights sha256, chunking, documents,
+                           counts, the vector store's section (dense), file sizes
     documents.jsonl        one Document per line (Document.to_dict())
     passages.jsonl         one Passage per line (Passage.to_dict()), in row order
-    dense.faiss            FAISS index over the passage vectors (IndexFlatIP or IndexHNSWFlat)
+    dense.faiss            FaissStore: the passage vectors' FAISS index (IndexFlatIP or IndexHNSWFlat), or
+    milvus_keys.npy        MilvusStore: row i's key in the Milvus collection (index.milvus_store)
     passage_vectors.npy    float32 (passages, dim), unit rows; reused by incremental updates
     sentence_vectors.npy   float32 (sentences, dim), unit rows, passage by passage, sentence by sentence
     sentence_offsets.npy   int64 (passages + 1): passage i's sentences are rows offsets[i]:offsets[i+1]
@@ -25,23 +27,18 @@ from typing import Any
 import numpy as np
 
 from footnote.errors import IndexIncompatible, IndexMissing, InputError, NotFound
-from footnote.index import milvus_store, versions
-from footnote.index.dense import HNSW_EF_SEARCH, DenseRetriever
+from footnote.index import versions
+from footnote.index.dense import DenseRetriever
 from footnote.index.embed import Embedder, expected_model_sha256, get_embedder
 from footnote.index.hits import Hit, Mode, Retriever
 from footnote.index.hybrid import FusionParams, HybridRetriever
 from footnote.index.lexical import BM25Retriever, load_bm25
+from footnote.index.manifest import Manifest, read_manifest, rerun
+from footnote.index.vectors import Vectors, VectorStore, store_for
 from footnote.ingest.models import Document, Passage
 
-FORMAT = "footnote-index"
-FORMAT_VERSION = 1
-# Bump when what the indexes see of a passage (index/text.py) changes: stored vectors become stale.
-TEXT_RECIPE = "heading+text+sources/v1"
-
-MANIFEST = versions.MANIFEST
 DOCUMENTS = "documents.jsonl"
 PASSAGES = "passages.jsonl"
-DENSE = "dense.faiss"
 PASSAGE_VECTORS = "passage_vectors.npy"
 SENTENCE_VECTORS = "sentence_vectors.npy"
 SENTENCE_OFFSETS = "sentence_offsets.npy"
@@ -52,33 +49,6 @@ current_version = versions.current_version
 QUERY_CACHE = 256
 
 
-def _rerun(index_dir: Path, why: str) -> IndexIncompatible:
-    return IndexIncompatible(f"the index at {index_dir} {why}; re-run `footnote ingest`")
-
-
-def read_manifest(folder: Path, index_dir: Path | None = None) -> dict[str, Any]:
-    """The manifest of a version folder, checked for format and file sizes (truncation)."""
-    shown = index_dir or folder
-    try:
-        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise _rerun(shown, "has no manifest.json") from exc
-    except (OSError, ValueError) as exc:
-        raise _rerun(shown, f"has a damaged manifest.json ({exc.__class__.__name__})") from exc
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise _rerun(shown, "is not a Footnote index")
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise _rerun(shown, f"has format version {manifest.get('format_version')}, this Footnote reads "
-                            f"version {FORMAT_VERSION}")
-    for name, size in (manifest.get("files") or {}).items():
-        path = folder / name
-        if not path.is_file():
-            raise _rerun(shown, f"is damaged: {name} is missing")
-        if path.stat().st_size != size:
-            raise _rerun(shown, f"is damaged: {name} has {path.stat().st_size} bytes, expected {size}")
-    return manifest
-
-
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     with path.open(encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
@@ -87,16 +57,16 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 class Index:
     """One loaded index version: documents, passages, vectors and the three retrievers over them."""
 
-    def __init__(self, folder: Path, manifest: dict[str, Any], documents: dict[str, Document],
-                 passages: list[Passage], faiss_index: Any, bm25_model: Any, sentence_vectors: np.ndarray,
+    def __init__(self, folder: Path, manifest: Manifest, documents: dict[str, Document],
+                 passages: list[Passage], vectors: Vectors, bm25_model: Any, sentence_vectors: np.ndarray,
                  sentence_offsets: np.ndarray, embedder: Embedder | None = None,
                  model_path: str | Path | None = None) -> None:
         self.folder = folder
         self.manifest = manifest
-        self.version: str = str(manifest["version"])
+        self.version: str = manifest.version
         self.documents = documents
         self.passages = passages
-        self.faiss_index = faiss_index
+        self.vectors = vectors
         self.bm25_model = bm25_model
         self._sentence_vectors = sentence_vectors
         self._sentence_offsets = sentence_offsets
@@ -107,7 +77,7 @@ class Index:
         self._lock = threading.Lock()
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._retrievers: dict[str, Retriever] = {}
-        self.dim = int(manifest["model"]["dim"])
+        self.dim = manifest.dim
 
     # --- lookups -------------------------------------------------------------------------------------
     def passage(self, passage_id: str) -> Passage:
@@ -195,16 +165,14 @@ class Index:
         default = (fusion is None or fusion == self.fusion) and ef_search is None
         if default and mode in self._retrievers:
             return self._retrievers[mode]
-        dense_params = self.manifest.get("dense", {})
-        ef = ef_search if ef_search is not None else dense_params.get("ef_search", HNSW_EF_SEARCH)
         made: Retriever
         if mode is Mode.DENSE:
-            made = DenseRetriever(self.faiss_index, self.passages, self.embed_query, ef_search=ef)
+            made = DenseRetriever(self.vectors, self.passages, self.embed_query, ef_search=ef_search)
         elif mode is Mode.BM25:
             made = self._bm25()
         else:
-            made = HybridRetriever(DenseRetriever(self.faiss_index, self.passages, self.embed_query,
-                                                  ef_search=ef), self._bm25(), fusion or self.fusion)
+            made = HybridRetriever(DenseRetriever(self.vectors, self.passages, self.embed_query,
+                                                  ef_search=ef_search), self._bm25(), fusion or self.fusion)
         if default:
             self._retrievers[mode] = made
         return made
@@ -213,20 +181,19 @@ class Index:
         cached = self._retrievers.get(Mode.BM25)
         if isinstance(cached, BM25Retriever):
             return cached
-        made = BM25Retriever(self.bm25_model, self.passages)
-        if isinstance(self.faiss_index, milvus_store.MilvusVectors):  # --- scale-out hook: BM25 in Milvus ---
-            made = self.faiss_index.bm25_retriever(self.bm25_model, self.passages)
+        made = self.vectors.bm25(self.bm25_model, self.passages)
         self._retrievers[Mode.BM25] = made
         return made
 
 
 def load(index_dir: str | Path, embedder: Embedder | None = None, model_path: str | Path | None = None,
-         fusion: FusionParams | None = None) -> Index:
+         fusion: FusionParams | None = None, store: VectorStore | None = None) -> Index:
     """Load the current version of the index at ``index_dir`` (IndexMissing / IndexIncompatible).
 
     Queries are embedded with ``embedder``, else the model in ``model_path`` (None: the packaged one),
     loaded on first use; either must be the model that built the index. ``fusion``: the hybrid
-    retriever's parameters (None: ``FusionParams()``).
+    retriever's parameters (None: ``FusionParams()``). ``store``: where to search the passage vectors (None:
+    where the manifest says they are; a store of another kind than the index's is refused).
     """
     index_dir = Path(index_dir)
     for attempt in range(2):
@@ -234,38 +201,38 @@ def load(index_dir: str | Path, embedder: Embedder | None = None, model_path: st
         if folder is None:
             raise IndexMissing(f"no index at {index_dir}: run `footnote ingest` first")
         try:
-            index = _load_folder(folder, index_dir, embedder, model_path)
+            index = _load_folder(folder, index_dir, embedder, model_path, store)
             index.fusion = fusion or FusionParams()
             return index
         except FileNotFoundError as exc:
             # A writer removed this version after we resolved the link (two updates during our load).
             if attempt == 1:
-                raise _rerun(index_dir, f"is damaged: {Path(exc.filename or '?').name} is missing") from exc
+                raise rerun(index_dir, f"is damaged: {Path(exc.filename or '?').name} is missing") from exc
     raise AssertionError("unreachable")
 
 
-def _load_folder(folder: Path, index_dir: Path, embedder: Embedder | None, model_path: str | Path | None) -> Index:
-    import faiss
-
+def _load_folder(folder: Path, index_dir: Path, embedder: Embedder | None, model_path: str | Path | None,
+                 store: VectorStore | None) -> Index:
     manifest = read_manifest(folder, index_dir)
-    model = manifest.get("model") or {}
+    if store is not None and store.name != manifest.store:
+        raise InputError(f"the index at {index_dir} keeps its vectors in {manifest.store}, not {store.name}; "
+                         f"re-run `footnote ingest --store {store.name}` to move them")
+    model = manifest.model
     if embedder is not None:
         expected = embedder.sha256
     else:
         try:
             expected = expected_model_sha256(model_path)
         except InputError as exc:
-            raise _rerun(index_dir, f"was built with a model that is not available here ({exc})") from exc
+            raise rerun(index_dir, f"was built with a model that is not available here ({exc})") from exc
     if model.get("sha256") != expected:
-        raise _rerun(index_dir, f"was built with another embedding model ({model.get('name')}, weights "
+        raise rerun(index_dir, f"was built with another embedding model ({model.get('name')}, weights "
                                 f"sha256 {str(model.get('sha256'))[:12]}…, not {expected[:12]}…)")
-    counts = manifest.get("counts") or {}
+    counts = manifest.counts
     try:
         documents = {d.doc_id: d for d in map(Document.from_dict, read_jsonl(folder / DOCUMENTS))}
         passages = [Passage.from_dict(row) for row in read_jsonl(folder / PASSAGES)]
-        # --- scale-out hook: the vectors may live in Milvus (index/milvus_store.py) ---
-        faiss_index = milvus_store.open_vectors(folder, manifest) if milvus_store.uses_milvus(manifest, index_dir) \
-            else faiss.read_index(str(folder / DENSE))
+        vectors = (store or store_for(manifest)).open(folder, manifest)
         bm25_model = load_bm25(folder / BM25_DIR)
         offsets = np.load(folder / SENTENCE_OFFSETS, allow_pickle=False)
         # Memory-mapped: the answer step touches a few rows per request; pages load on demand.
@@ -273,20 +240,20 @@ def _load_folder(folder: Path, index_dir: Path, embedder: Embedder | None, model
     except FileNotFoundError:
         raise
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
-        raise _rerun(index_dir, f"is damaged ({exc.__class__.__name__}: {str(exc)[:120]})") from exc
+        raise rerun(index_dir, f"is damaged ({exc.__class__.__name__}: {str(exc)[:120]})") from exc
     n = len(passages)
     dim = int(model.get("dim", 0))
     problems = []
     if n != counts.get("passages") or len(documents) != counts.get("documents"):
         problems.append("passage or document count differs from the manifest")
-    if faiss_index.ntotal != n or faiss_index.d != dim:
-        problems.append("dense.faiss does not match the passages")
+    if vectors.count != n or vectors.dim != dim:
+        problems.append("the passage vectors do not match the passages")
     if int(bm25_model.scores.get("num_docs", -1)) != n:
         problems.append("bm25/ does not match the passages")
     if offsets.shape != (n + 1,) or sentence_vectors.ndim != 2 or sentence_vectors.shape[1] != dim \
             or int(offsets[-1]) != sentence_vectors.shape[0]:
         problems.append("sentence vectors do not match the passages")
     if problems:
-        raise _rerun(index_dir, "is damaged: " + "; ".join(problems))
-    return Index(folder, manifest, documents, passages, faiss_index, bm25_model, sentence_vectors, offsets,
+        raise rerun(index_dir, "is damaged: " + "; ".join(problems))
+    return Index(folder, manifest, documents, passages, vectors, bm25_model, sentence_vectors, offsets,
                  embedder, model_path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,9 +13,10 @@ from typing import Any
 import numpy as np
 
 from footnote.index import store
-from footnote.index.dense import build_faiss
 from footnote.index.lexical import build_bm25, save_bm25
+from footnote.index.manifest import Manifest, read_manifest
 from footnote.index.text import dense_text, lexical_text
+from footnote.index.vectors import VectorStore
 from footnote.ingest.models import Document, Passage
 
 
@@ -28,7 +29,7 @@ class Previous:
     """What the current version offers to the next build."""
 
     folder: Path
-    manifest: dict[str, Any]
+    manifest: Manifest
     documents: dict[str, Document] = field(default_factory=dict)
     passages: dict[str, list[Passage]] = field(default_factory=dict)  # doc_id -> passages in order
     entries: dict[str, dict[str, Any]] = field(default_factory=dict)  # source path -> manifest entry
@@ -40,9 +41,9 @@ class Previous:
 
 def read_previous(folder: Path, *, with_vectors: bool) -> Previous:
     """The previous version's documents and passages (and, when the model matches, its vectors)."""
-    manifest = store.read_manifest(folder)
+    manifest = read_manifest(folder)
     prev = Previous(folder, manifest)
-    prev.entries = {e["source"]: e for e in manifest.get("documents", [])}
+    prev.entries = {e["source"]: e for e in manifest.documents}
     prev.documents = {d.doc_id: d for d in map(Document.from_dict, store.read_jsonl(folder / store.DOCUMENTS))}
     passages = [Passage.from_dict(r) for r in store.read_jsonl(folder / store.PASSAGES)]
     for p in passages:
@@ -103,29 +104,17 @@ def _write_jsonl(path: Path, rows: Sequence[dict[str, Any]]) -> None:
             fh.write("\n")
 
 
-def write_version(folder: Path, manifest: dict[str, Any], documents: Sequence[Document],
-                  passages: Sequence[Passage], passage_vectors: np.ndarray, sentence_vectors: np.ndarray,
-                  sentence_offsets: np.ndarray, dense_kind: str) -> dict[str, Any]:
-    """Write every file of one version into ``folder``; the manifest goes last, naming each file's size."""
-    import faiss
-
+def write_version(folder: Path, manifest: Manifest, documents: Sequence[Document], passages: Sequence[Passage],
+                  passage_vectors: np.ndarray, sentence_vectors: np.ndarray, sentence_offsets: np.ndarray,
+                  vector_store: VectorStore, index_dir: Path, requested: str,
+                  say: Callable[[str], Any]) -> Manifest:
+    """Write every file of one version into ``folder``, the passage vectors through ``vector_store``;
+    the manifest goes last, naming each file's size. Returns the manifest written."""
     _write_jsonl(folder / store.DOCUMENTS, [d.to_dict() for d in documents])
     _write_jsonl(folder / store.PASSAGES, [p.to_dict() for p in passages])
     np.save(folder / store.PASSAGE_VECTORS, passage_vectors.astype(np.float32), allow_pickle=False)
     np.save(folder / store.SENTENCE_VECTORS, sentence_vectors.astype(np.float32), allow_pickle=False)
     np.save(folder / store.SENTENCE_OFFSETS, sentence_offsets.astype(np.int64), allow_pickle=False)
-    faiss_index, dense_params = build_faiss(passage_vectors, dense_kind)
-    faiss.write_index(faiss_index, str(folder / store.DENSE))
     save_bm25(build_bm25([lexical_text(p) for p in passages]), folder / store.BM25_DIR)
-    manifest = {**manifest, "dense": {**dense_params, "requested": dense_kind}}
-    manifest["files"] = {
-        path.relative_to(folder).as_posix(): path.stat().st_size
-        for path in sorted(folder.rglob("*")) if path.is_file()
-    }
-    write_manifest(folder, manifest)
-    return manifest
-
-
-def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
-    (folder / store.MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n",
-                                         encoding="utf-8")
+    dense = vector_store.write(index_dir, folder, passages, passage_vectors, manifest, requested, say)
+    return manifest.replace(dense=dense).write(folder)

@@ -10,6 +10,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from footnote import __version__
+from footnote.index.vectors import choose_store
 from footnote.service import errors
 from footnote.service.routes import answer, documents, health, search
 from footnote.service.state import IndexHolder
@@ -34,7 +35,8 @@ def create_app(index_dir: Path | None = None, settings: Settings | None = None,
     settings = settings or Settings()
     holder = IndexHolder(Path(index_dir or settings.index_dir), model_path=settings.model_path,
                          embed_batch_size=settings.embed_batch_size, answer=settings.answer(),
-                         fusion=settings.fusion(), poll_seconds=poll_seconds)
+                         fusion=settings.fusion(), store=choose_store(settings.store, settings.milvus_uri),
+                         poll_seconds=poll_seconds)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

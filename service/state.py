@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from footnote.index.embed import Embedder
     from footnote.index.hybrid import FusionParams
     from footnote.index.store import Index
+    from footnote.index.vectors import VectorStore
 
 log = logging.getLogger("footnote.service")
 
@@ -26,13 +27,14 @@ log = logging.getLogger("footnote.service")
 class IndexHolder:
     def __init__(self, index_dir: Path, *, model_path: str | Path | None = None, embed_batch_size: int = 64,
                  answer: AnswerSettings | None = None, fusion: FusionParams | None = None,
-                 poll_seconds: float = 1.0) -> None:
+                 store: VectorStore | None = None, poll_seconds: float = 1.0) -> None:
         self.index_dir = Path(index_dir)
         self.poll_seconds = poll_seconds
         self._model_path = model_path
         self._batch_size = embed_batch_size
         self._answer_settings = answer or AnswerSettings()
         self._fusion = fusion
+        self._store = store
         self._answerer: Answerer | None = None
         self._error: IndexError_ | None = None
         self._version: str | None = None
@@ -77,7 +79,7 @@ class IndexHolder:
         try:
             if self._embedder is None:
                 self._embedder = get_embedder(self._model_path, self._batch_size)
-            index = load(self.index_dir, embedder=self._embedder, fusion=self._fusion)
+            index = load(self.index_dir, embedder=self._embedder, fusion=self._fusion, store=self._store)
             answerer = Answerer(index, self._answer_settings)
         except IndexError_ as exc:
             if self._answerer is None:

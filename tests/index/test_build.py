@@ -40,9 +40,9 @@ def test_layout_is_a_symlink_to_a_complete_version(built: Path) -> None:
     assert current_version(built) == "v000001"
     idx = load(built)
     assert idx.version == "v000001" and len(idx.documents) == 2
-    assert idx.manifest["model"]["sha256"] == "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
-    assert idx.manifest["chunking"]["chunk_tokens"] == 160
-    assert {d["path"] for d in idx.manifest["documents"]} == {REPORT.name, ARTICLE.name}
+    assert idx.manifest.model["sha256"] == "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+    assert idx.manifest.chunking["chunk_tokens"] == 160
+    assert {d["path"] for d in idx.manifest.documents} == {REPORT.name, ARTICLE.name}
 
 
 def test_unchanged_rerun_does_no_work(built: Path, docs: Path) -> None:
@@ -77,8 +77,8 @@ def test_changed_file_reembeds_only_its_passages(built: Path, docs: Path) -> Non
     hit = after.retriever("hybrid").search("photonics foundry in Sendai", 1)[0]
     assert "Sakura Quantum Works" in hit.passage.text
     # Reused vectors are the stored ones, row for row.
-    old = before.faiss_index.reconstruct(before.row(report_ids[3]))
-    new = after.faiss_index.reconstruct(after.row(report_ids[3]))
+    old = before.vectors.index.reconstruct(before.row(report_ids[3]))
+    new = after.vectors.index.reconstruct(after.row(report_ids[3]))
     assert (old == new).all()
 
 
@@ -121,7 +121,7 @@ def test_chunk_setting_change_rebuilds(docs: Path, tmp_path: Path) -> None:
     assert any(line.startswith("rebuilding: chunk settings changed (160 tokens/0 overlap -> 224/0)")
                for line in lines)
     idx = load(index_dir)
-    assert idx.manifest["chunking"]["chunk_tokens"] == 224
+    assert idx.manifest.chunking["chunk_tokens"] == 224
     assert max(p.tokens for p in idx.passages) > 160
 
 

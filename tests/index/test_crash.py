@@ -63,7 +63,7 @@ def test_ctrl_c_while_writing_keeps_the_old_index(docs: Path, tmp_path: Path,
 KILLER = r"""
 import os, signal, sys
 from pathlib import Path
-from footnote.index import build, versions, writer
+from footnote.index import build, manifest, versions
 from tests.index.fakes import HashingEmbedder
 
 step, docs, index_dir = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
@@ -72,7 +72,7 @@ def die(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)
 
 if step == "writing":            # every data file written, the manifest not yet
-    writer.write_manifest = die
+    manifest.Manifest.write = die
 elif step == "renamed":          # the version folder has its final name, the symlink not switched yet
     real_fsync = versions._fsync_path
     def fsync(path):

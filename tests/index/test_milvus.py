@@ -19,9 +19,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from footnote.index import milvus_store, milvus_sync
+from footnote.index import milvus_store
 from footnote.index.build import update_index
-from footnote.index.store import load
+from footnote.index.manifest import read_manifest
+from footnote.index.milvus_store import MilvusStore
+from footnote.index.store import Index, load
+from footnote.index.vectors import FaissStore
 from tests.conftest import CORPUS, ROOT
 
 # (question, a phrase the expected passage's text contains)
@@ -44,17 +47,11 @@ def _plain(text: str) -> str:
     return text.replace("**", "")
 
 
-@pytest.fixture(autouse=True)
-def _no_store_override() -> Iterator[None]:
-    yield
-    milvus_store.configure()
-
-
 def _migrate(index_dir: Path, dest: Path, uri: str) -> Path:
     """A copy of an index, moved to Milvus by an ordinary ingest (vectors reused, nothing embedded)."""
     shutil.copytree(index_dir.parent, dest, symlinks=True)
     copy = dest / index_dir.name
-    report = update_index([CORPUS], copy, store="milvus", milvus_uri=uri)
+    report = update_index([CORPUS], copy, store=MilvusStore(uri))
     assert (report.embedded_passages, report.embedded_sentences) == (0, 0)
     return copy
 
@@ -66,7 +63,7 @@ def lite_dir(corpus_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
 
 
 @pytest.fixture(scope="module", params=["faiss", "milvus"])
-def index(request: pytest.FixtureRequest, corpus_index: Path, lite_dir: Path):  # noqa: ANN201 - Index
+def index(request: pytest.FixtureRequest, corpus_index: Path, lite_dir: Path) -> Index:
     return load(corpus_index if request.param == "faiss" else lite_dir)
 
 
@@ -81,10 +78,10 @@ def test_finds_the_passage_in_both_stores(index, mode: str, question: str, phras
 
 def test_the_milvus_index_keeps_vectors_in_milvus(lite_dir: Path) -> None:
     idx = load(lite_dir)
-    assert isinstance(idx.faiss_index, milvus_store.MilvusVectors)
+    assert isinstance(idx.vectors, milvus_store.MilvusVectors)
     assert not (idx.folder / "dense.faiss").exists()
     assert (idx.folder / milvus_store.KEYS).is_file()
-    dense = idx.manifest["dense"]
+    dense = idx.manifest.dense
     assert (dense["store"], dense["index_type"], dense["lexical"]) == ("milvus", "FLAT", "local")
     assert dense["server"].startswith("milvus_lite")
 
@@ -125,11 +122,14 @@ def test_answers_are_identical(corpus_index: Path, lite_dir: Path) -> None:
 def test_milvus_bm25_ranks_and_scores_like_bm25s(corpus, tmp_path: Path) -> None:
     folder = tmp_path / "version"
     shutil.copytree(corpus.folder, folder)
-    sync = milvus_sync.MilvusSync(tmp_path / "index", str(tmp_path / "bm25.db"), lexical="milvus")
-    manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
-    sync.before_publish(folder, manifest, corpus.passages, np.load(folder / "passage_vectors.npy"))
+    store = MilvusStore(str(tmp_path / "bm25.db"), lexical="milvus")
+    manifest = read_manifest(folder)
+    dense = store.write(tmp_path / "index", folder, corpus.passages, np.load(folder / "passage_vectors.npy"),
+                        manifest, "auto")
+    (folder / "dense.faiss").unlink()
+    manifest.replace(dense=dense).write(folder)
     idx = load(folder)
-    assert idx.manifest["dense"]["lexical"] == "milvus"
+    assert idx.manifest.dense["lexical"] == "milvus"
     bm25 = idx.retriever("bm25")
     assert isinstance(bm25, milvus_store.MilvusBM25Retriever)
     for q in ANSWER_QUESTIONS + [p.text.split(".")[0] for p in corpus.passages] + ["", "the of and"]:
@@ -164,9 +164,9 @@ def _count(uri: str, collection: str) -> int:
 def test_update_and_delete_on_milvus(tmp_path: Path) -> None:
     docs, ix, uri = tmp_path / "docs", tmp_path / "index", str(tmp_path / "milvus.db")
     _write(docs, DOCS)
-    first = update_index([docs], ix, store="milvus", milvus_uri=uri)
+    first = update_index([docs], ix, store=MilvusStore(uri))
     v1 = load(ix)
-    k1, collection = _keys_of(v1), v1.manifest["dense"]["collection"]
+    k1, collection = _keys_of(v1), v1.manifest.dense["collection"]
     assert _count(uri, collection) == first.passages == len(v1.passages)
     assert v1.retriever("dense").search("vaccine trial volunteers", 1)[0].passage.doc_id == "gamma"
 
@@ -177,7 +177,7 @@ def test_update_and_delete_on_milvus(tmp_path: Path) -> None:
     assert (second.changed, second.removed, second.embedded_documents) == (("beta.md",), ("gamma.md",), ("beta.md",))
     v2 = load(ix)
     k2 = _keys_of(v2)
-    assert v2.manifest["dense"]["store"] == "milvus"
+    assert v2.manifest.dense["store"] == "milvus"
     for mode in ("hybrid", "dense", "bm25"):
         hits = v2.retriever(mode).search("gamma vaccine trial volunteers Sapporo", 5)
         assert "gamma" not in {h.passage.doc_id for h in hits}, mode
@@ -198,16 +198,16 @@ def test_update_and_delete_on_milvus(tmp_path: Path) -> None:
     assert gone and not milvus_store.client(uri).get(collection, ids=sorted(gone))
 
 
-def _keys_of(idx) -> set[str]:  # noqa: ANN001 - index.store.Index
+def _keys_of(idx: Index) -> set[str]:
     return set(milvus_store.read_keys(idx.folder))
 
 
 def test_leftovers_of_a_crashed_run_are_reconciled(tmp_path: Path) -> None:
     docs, ix, uri = tmp_path / "docs", tmp_path / "index", str(tmp_path / "milvus.db")
     _write(docs, DOCS)
-    update_index([docs], ix, store="milvus", milvus_uri=uri)
+    update_index([docs], ix, store=MilvusStore(uri))
     idx = load(ix)
-    collection = idx.manifest["dense"]["collection"]
+    collection = idx.manifest.dense["collection"]
     stray = {"id": "f" * 32, "passage_id": "ghost-0000", "doc_id": "ghost",
              "vector": idx.embed_query("vaccine trial volunteers").tolist()}
     milvus_store.client(uri).insert(collection, [stray])  # what a run killed before publishing leaves
@@ -224,18 +224,18 @@ def test_switching_stores_both_ways(tmp_path: Path) -> None:
     _write(docs, DOCS)
     update_index([docs], ix)
     assert (load(ix).folder / "dense.faiss").is_file()
-    moved = update_index([docs], ix, store="milvus", milvus_uri=uri)
+    moved = update_index([docs], ix, store=MilvusStore(uri))
     assert not moved.up_to_date and moved.embedded_passages == 0
-    collection = load(ix).manifest["dense"]["collection"]
+    collection = load(ix).manifest.dense["collection"]
     assert update_index([docs], ix).up_to_date
-    back = update_index([docs], ix, store="faiss")
+    back = update_index([docs], ix, store=FaissStore())
     assert back.embedded_passages == 0 and (load(ix).folder / "dense.faiss").is_file()
     assert collection in milvus_store.client(uri).list_collections()  # the previous version still uses it
     (docs / "beta.md").unlink()
-    update_index([docs], ix, store="milvus", milvus_uri=uri)  # back again, the FAISS-era version retires
-    update_index([docs], ix, store="faiss")
+    update_index([docs], ix, store=MilvusStore(uri))  # back again, the FAISS-era version retires
+    update_index([docs], ix, store=FaissStore())
     (docs / "alpha.md").unlink()
-    update_index([docs], ix, store="milvus", milvus_uri=uri)
+    update_index([docs], ix, store=MilvusStore(uri))
     # Only the newest collection version is named by a kept version: the store never grows without bound.
     assert milvus_store.client(uri).list_collections() == [collection]
 
@@ -260,7 +260,7 @@ def test_a_lite_file_belongs_to_one_process(lite_dir: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "footnote.cli", "search", "IBM", "--index", str(lite_dir)],
                             capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert result.returncode == 1
-    uri = load(lite_dir).manifest["dense"]["uri"]
+    uri = load(lite_dir).manifest.dense["uri"]
     assert result.stderr.strip().splitlines()[-1] == (
         f"error: cannot open Milvus Lite file {uri}: another process has it open (Milvus Lite allows one "
         f"process per .db; stop it, or run `milvus-lite server --data-dir {uri}` and use an http:// URI)")
@@ -302,8 +302,8 @@ def milvus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def test_processes_share_one_milvus_server(corpus_index: Path, milvus_server: str, tmp_path: Path) -> None:
     shared = _migrate(corpus_index, tmp_path / "copy", milvus_server)
     idx = load(shared)
-    assert idx.manifest["dense"]["uri"] == milvus_server
-    assert idx.manifest["dense"]["lexical"] == "local"  # a Lite server: its BM25 statistics are per segment
+    assert idx.manifest.dense["uri"] == milvus_server
+    assert idx.manifest.dense["lexical"] == "local"  # a Lite server: its BM25 statistics are per segment
     question, phrase = QUESTIONS[0]
     command = [sys.executable, "-m", "footnote.cli", "search", question, "--index", str(shared),
                "--mode", "dense", "-k", "3", "--json"]
@@ -316,5 +316,20 @@ def test_processes_share_one_milvus_server(corpus_index: Path, milvus_server: st
     assert json.loads(outputs[0][0]) == json.loads(outputs[1][0])
     # --milvus-uri overrides the recorded address (a replica that reaches the server by another name).
     moved = milvus_server.replace("127.0.0.1", "localhost")
-    milvus_store.configure("milvus", moved)
-    assert load(shared).faiss_index.uri == moved
+    assert load(shared, store=MilvusStore(moved)).vectors.uri == moved  # type: ignore[attr-defined]
+
+
+def test_ask_and_eval_search_the_store_the_settings_name(lite_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from footnote.cli import main
+
+    monkeypatch.setenv("FOOTNOTE_STORE", "milvus")
+    monkeypatch.setenv("FOOTNOTE_MILVUS_URI", load(lite_dir).manifest.dense["uri"])
+    result = CliRunner().invoke(main, ["ask", QUESTIONS[0][0], "--index", str(lite_dir), "--json"])
+    assert result.exit_code == 0, result.output
+    assert QUESTIONS[0][1] in _plain(json.loads(result.stdout)["footnotes"][0]["quote"])
+    monkeypatch.setenv("FOOTNOTE_STORE", "faiss")
+    monkeypatch.delenv("FOOTNOTE_MILVUS_URI")
+    result = CliRunner().invoke(main, ["eval", "--modes", "bm25", "--index", str(lite_dir)])
+    assert result.exit_code == 2
+    assert result.output == (f"error: the index at {lite_dir} keeps its vectors in milvus, not faiss; "
+                             f"re-run `footnote ingest --store faiss` to move them\n")

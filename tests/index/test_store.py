@@ -41,7 +41,7 @@ def test_missing_index(tmp_path: Path) -> None:
 def test_the_copy_loads(copy: Path, corpus_index: Path) -> None:
     idx = load(copy)
     assert idx.version == current_version(corpus_index) == current_version(copy)
-    assert len(idx.passages) == idx.manifest["counts"]["passages"]
+    assert len(idx.passages) == idx.manifest.counts["passages"]
 
 
 @pytest.mark.parametrize("name", ["passages.jsonl", "dense.faiss", "sentence_vectors.npy", "bm25/data.csc.index.npy"])
@@ -98,7 +98,7 @@ def test_a_tampered_default_model_is_refused(monkeypatch: pytest.MonkeyPatch) ->
 
 def test_sentence_vectors_are_views_per_passage(corpus) -> None:
     matrix, offsets = corpus.all_sentence_vectors
-    assert offsets[0] == 0 and offsets[-1] == matrix.shape[0] == corpus.manifest["counts"]["sentences"]
+    assert offsets[0] == 0 and offsets[-1] == matrix.shape[0] == corpus.manifest.counts["sentences"]
     for i in (0, len(corpus.passages) - 1):
         p = corpus.passages[i]
         spans, vectors = corpus.sentence_vectors(p.id)
