@@ -74,10 +74,6 @@ def recall_at(ranking: Sequence[str], grades: Mapping[str, int], k: int) -> floa
     return len(relevant.intersection(ranking[:k])) / len(relevant)
 
 
-def precision_at(ranking: Sequence[str], grades: Mapping[str, int], k: int) -> float:
-    return sum(1 for doc in ranking[:k] if grades.get(doc, 0) > 0) / k
-
-
 def reciprocal_rank_at(ranking: Sequence[str], grades: Mapping[str, int], k: int) -> float:
     r = first_relevant_rank(ranking[:k], grades)
     return 1.0 / r if r is not None else 0.0

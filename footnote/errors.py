@@ -47,7 +47,7 @@ class UnreadableDocument(DocumentError):
     """The file is empty, binary, corrupt or cannot be opened."""
 
 
-class IndexError_(FootnoteError):  # noqa: N801 - trailing underscore avoids shadowing the builtin
+class IndexError_(FootnoteError):  # the trailing underscore avoids shadowing the builtin
     """The index folder cannot be used."""
 
 

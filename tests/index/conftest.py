@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.conftest import ARTICLE, REPORT
+
+if TYPE_CHECKING:
+    from footnote.index.store import Index
 
 
 @pytest.fixture
@@ -21,7 +25,7 @@ def docs(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def corpus(corpus_index: Path):  # noqa: ANN201 - index.store.Index
+def corpus(corpus_index: Path) -> Index:
     """The session index, loaded once (read-only)."""
     from footnote.index.store import load
 

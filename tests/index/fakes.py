@@ -53,7 +53,7 @@ class CountingEmbedder(Embedder):
 class HashingEmbedder(Embedder):
     """No model: each word adds a hashed direction; vectors are unit length like the real ones."""
 
-    def __init__(self, dim: int = 64) -> None:  # noqa: D107 - deliberately skips loading a model
+    def __init__(self, dim: int = 64) -> None:  # deliberately skips loading a model
         self.path = Path("hashing-embedder")
         self.name = "hashing-embedder"
         self.sha256 = hashlib.sha256(b"hashing-embedder").hexdigest()
