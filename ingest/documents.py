@@ -9,7 +9,9 @@ loses the run.
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
 import re
 from pathlib import Path
 
@@ -25,7 +27,9 @@ _MAX_MESSAGE = 200
 
 def discover(paths: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
     """Supported files under ``paths`` (recursive, sorted, hidden entries skipped), and the files
-    skipped as unsupported with their reason. A path that does not exist raises ``InputError``."""
+    skipped with their reason: unsupported, or a symbolic link not followed (see ``_link_problem``).
+    A path that does not exist raises ``InputError``. A file named in ``paths`` is read even when it is
+    a link: the user named it."""
     found: set[Path] = set()
     skipped: dict[Path, str] = {}
     for given in paths:
@@ -33,10 +37,14 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
         if not given.exists():
             raise InputError(f"{given} does not exist")
         if given.is_dir():
-            candidates = [
-                p for p in given.rglob("*")
-                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(given).parts)
-            ]
+            candidates, links = _walk(given)
+            root, real = given.resolve(), {path.resolve() for path in candidates}
+            for link in links:
+                problem = _link_problem(link, root, real)
+                if problem is None:
+                    candidates.append(link)
+                else:
+                    skipped[link] = problem
         else:
             candidates = [given]
         for path in candidates:
@@ -45,6 +53,46 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
             else:
                 skipped[path] = unsupported_reason(path)
     return sorted(found), sorted(skipped.items())
+
+
+def _walk(folder: Path) -> tuple[list[Path], list[Path]]:
+    """(regular files, symbolic links) under ``folder``, hidden entries left out. ``rglob`` does not
+    descend into linked folders, so every path here is inside ``folder`` up to its last component."""
+    files: list[Path] = []
+    links: list[Path] = []
+    for path in folder.rglob("*"):
+        if any(part.startswith(".") for part in path.relative_to(folder).parts):
+            continue
+        if path.is_symlink():
+            links.append(path)
+        elif path.is_file():
+            files.append(path)
+    return files, links
+
+
+def _link_problem(link: Path, root: Path, real: set[Path]) -> str | None:
+    """Why a symbolic link found in ``root`` is not followed, or None to read it. Only a link to a regular
+    file inside ``root`` is read (and not even that when the file is ingested under its own name): a link
+    out of the folder (``/etc/passwd``) would ingest, and then serve, a file nobody put in it."""
+    try:
+        target = link.resolve(strict=True)
+    except RuntimeError:  # Python 3.11 reports a loop this way; 3.13 raises OSError(ELOOP)
+        return "symbolic link loop"
+    except FileNotFoundError:
+        return "broken symbolic link: its target does not exist"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop"
+        return f"cannot follow symbolic link: {(exc.strerror or str(exc)).lower()}"
+    if not target.is_relative_to(root):
+        return "symbolic link to outside the folder being ingested: not followed"
+    if target.is_dir():
+        return "symbolic link to a folder: not followed (its files are read where they are)"
+    if not target.is_file():
+        return "symbolic link to something that is not a regular file"
+    if target in real:
+        return f"symbolic link to {target.relative_to(root).as_posix()}, which is ingested under its own name"
+    return None
 
 
 def unsupported_reason(path: Path) -> str:
@@ -102,10 +150,13 @@ def slug(relative: str) -> str:
 def _relative(path: Path, root: Path | None) -> str:
     if root is None:
         return path.name
-    try:
-        return path.resolve().relative_to(Path(root).resolve()).as_posix()
-    except ValueError:
-        return path.name
+    # The path as found, not resolved: a followed link keeps its own name.
+    for mine, theirs in ((os.path.abspath(path), os.path.abspath(root)), (path.resolve(), Path(root).resolve())):
+        try:
+            return Path(mine).relative_to(theirs).as_posix()
+        except ValueError:
+            continue
+    return path.name
 
 
 def _read(path: Path, relative: str) -> bytes:

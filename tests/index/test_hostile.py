@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -35,3 +36,29 @@ def test_a_malformed_file_of_each_kind_is_skipped_and_the_run_goes_on(tmp_path: 
             "cannot parse as docx (AttributeError: 'lxml.etree._Element' object has no attribute 'overrides')",
     }
     assert all(f"skipped {path}: {why}" in lines for path, why in report.skipped)
+
+
+def test_a_link_out_of_the_corpus_is_neither_ingested_nor_served(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from footnote.service.app import create_app
+    from footnote.settings import Settings
+    from tests.index.fakes import CountingEmbedder
+
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    shutil.copy(ARTICLE, folder / "article.txt")
+    os.symlink("/etc/passwd", folder / "passwd-link.txt")
+    os.symlink("loop.md", folder / "loop.md")
+    index_dir = tmp_path / "index"
+    lines: list[str] = []
+    report = update_index([folder], index_dir, chunk_tokens=160, overlap=0, echo=lines.append,
+                          embedder=CountingEmbedder())
+    assert report.new == ("article.txt",)
+    assert f"skipped {folder / 'passwd-link.txt'}: symbolic link to outside the folder being ingested: " \
+           "not followed" in lines
+    assert f"skipped {folder / 'loop.md'}: symbolic link loop" in lines
+    app = create_app(index_dir=index_dir, settings=Settings(index_dir=index_dir))
+    with TestClient(app) as client:
+        assert [d["doc_id"] for d in client.get("/documents").json()] == ["article"]
+        assert client.get("/documents/passwd-link").status_code == 404
