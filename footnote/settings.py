@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 if TYPE_CHECKING:
     from footnote.index.hybrid import FusionParams
@@ -45,6 +45,20 @@ class Settings(BaseSettings):
     max_question_chars: int = 2000
     max_history_turns: int = 50
     max_top_k: int = 50
+    # Hostile input: every request is bounded before it is parsed (README, HTTP API).
+    max_body_kb: int = Field(default=1024, ge=1, description="request body size limit (413 above)")
+    max_turn_chars: int = Field(default=20_000, ge=1, description="characters per history turn or chat message")
+    max_history_chars: int = Field(default=100_000, ge=1, description="characters of all history turns together")
+    # Host names the server answers to (comma-separated; "*" for any, "*.example.org" for subdomains). Unset:
+    # any name, except that a request arriving over loopback must name a loopback host (DNS rebinding).
+    allowed_hosts: Annotated[list[str] | None, NoDecode] = None
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [name.strip() for name in value.split(",") if name.strip()]
+        return value
 
     # Answers (service.answer.AnswerSettings; defaults calibrated on the eval set, README Evals).
     answer_min_score: float = Field(default=0.35, description="a quote must score at least this")

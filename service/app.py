@@ -12,7 +12,8 @@ from fastapi import FastAPI
 from footnote import __version__
 from footnote.index.vectors import choose_store
 from footnote.service import errors
-from footnote.service.routes import answer, documents, health, search
+from footnote.service.guard import BodyLimit, RequestGuard
+from footnote.service.routes import answer, docs, documents, health, search
 from footnote.service.state import IndexHolder
 from footnote.settings import Settings
 
@@ -21,8 +22,11 @@ Footnote answers questions about your documents with **verbatim quotes and numbe
 Every quote equals `document.text[start:end]` (see `GET /documents/{doc_id}`), and each footnote carries
 the document's own citations (its footnotes/endnotes, with URLs) for the quoted sentence.
 
-When `FOOTNOTE_API_KEY` is set, every endpoint except `/healthz` and `/readyz` requires
-`Authorization: Bearer <key>`. Errors are JSON: `{"detail": "what to fix"}` (OpenAI's error shape under `/v1/`).
+When `FOOTNOTE_API_KEY` is set, every endpoint except `/healthz`, `/readyz`, the chat page and these docs
+requires `Authorization: Bearer <key>`. Errors are JSON: `{"detail": "what to fix"}`; under `/v1/` they take
+OpenAI's shape, `{"error": {"message", "type", "param", "code"}}`, and every invalid request there is 400.
+Checks run in this order: Host header (400), path and method (404, 405), API key (401), content type (415),
+body size (413, over `FOOTNOTE_MAX_BODY_KB`), JSON syntax (400), fields (422).
 """
 
 
@@ -47,14 +51,22 @@ def create_app(index_dir: Path | None = None, settings: Settings | None = None,
         finally:
             holder.stop()
 
-    app = FastAPI(title="Footnote", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    # The docs are served offline by routes.docs, not from FastAPI's CDN-backed pages.
+    app = FastAPI(title="Footnote", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.holder = holder
     errors.install(app)
-    for module in (health, answer, search, documents):
+    for module in (health, answer, search, documents, docs):
         app.include_router(module.router)
     _include_optional(app)
+    app.add_middleware(RequestGuard, settings=settings, body_limits=body_limits(settings))
     return app
+
+
+def body_limits(settings: Settings) -> dict[str, BodyLimit]:
+    """Routes whose bodies may be larger than FOOTNOTE_MAX_BODY_KB, by path template (uploads)."""
+    return {}
 
 
 def _include_optional(app: FastAPI) -> None:

@@ -14,6 +14,7 @@ from footnote.service.answer import Answerer
 from footnote.service.state import IndexHolder
 from footnote.settings import Settings
 
+MISSING_KEY = "missing or wrong API key: send `Authorization: Bearer <FOOTNOTE_API_KEY>`"
 _bearer = HTTPBearer(auto_error=False, description="Required when FOOTNOTE_API_KEY is set.")
 
 
@@ -52,6 +53,19 @@ def check_limits(settings: Settings, *, text: tuple[tuple[str | int, ...], str] 
         raise RequestValidationError(errors)
 
 
+def key_matches(expected: str, authorization: bytes | str | None) -> bool:
+    """Whether an ``Authorization`` header carries ``Bearer <expected>``, compared as bytes in constant time.
+
+    Header values arrive as bytes (Starlette decodes them as Latin-1), so any token, ASCII or not, is a
+    plain mismatch, never an error; a non-ASCII key matches when sent as UTF-8.
+    """
+    if authorization is None:
+        return False
+    raw = authorization.encode("latin-1") if isinstance(authorization, str) else authorization
+    scheme, _, token = raw.strip().partition(b" ")
+    return scheme.lower() == b"bearer" and secrets.compare_digest(token.strip(), expected.encode("utf-8"))
+
+
 def require_api_key(
     settings: Annotated[Settings, Depends(get_settings_dep)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -59,10 +73,12 @@ def require_api_key(
     """When FOOTNOTE_API_KEY is set, every non-health endpoint needs ``Authorization: Bearer <key>``."""
     if not settings.api_key:
         return
-    if credentials is None or not secrets.compare_digest(credentials.credentials, settings.api_key):
+    # service.guard checks the same before the body is read; this keeps the route safe on its own.
+    given = None if credentials is None else f"{credentials.scheme} {credentials.credentials}"
+    if not key_matches(settings.api_key, given):
         raise HTTPException(
             status_code=status.HTTP_401_UNAUTHORIZED,
-            detail="missing or wrong API key: send `Authorization: Bearer <FOOTNOTE_API_KEY>`",
+            detail=MISSING_KEY,
             headers={"WWW-Authenticate": "Bearer"},
         )
 

@@ -1,8 +1,10 @@
 """How errors become HTTP responses: one JSON ``detail`` line, never a traceback or a bare 500.
 
 Domain errors map by type (``footnote.errors``); request validation errors are flattened into a
-sentence that names the field and what to fix. Under ``/v1/`` (the OpenAI-compatible API) the body
-takes OpenAI's shape, ``{"error": {"message", "type", "param", "code"}}``, so SDKs show it.
+sentence that names the field and what to fix: a body that is not JSON at all is 400, valid JSON with
+invalid fields 422. Under ``/v1/`` (the OpenAI-compatible API) every client error is 400 (as OpenAI does)
+and the body takes OpenAI's shape, ``{"error": {"message", "type", "param", "code"}}``, so SDKs show it.
+The checks before routing (host, key, content type, size) are ``service.guard``.
 """
 
 from __future__ import annotations
@@ -14,20 +16,34 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 from footnote.errors import FootnoteError, IndexError_, InputError, NotFound
-from footnote.service.models import ErrorResponse
+from footnote.service.models import ErrorResponse, OpenAIErrorResponse
 
 log = logging.getLogger("footnote.service")
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "The body is not JSON (malformed, not UTF-8, nested too deeply), "
+                                                 "or the Host header is not one this server answers to"},
     401: {"model": ErrorResponse, "description": "FOOTNOTE_API_KEY is set and the bearer token is missing or wrong"},
     404: {"model": ErrorResponse, "description": "Unknown document"},
+    413: {"model": ErrorResponse, "description": "The body is over FOOTNOTE_MAX_BODY_KB"},
     415: {"model": ErrorResponse, "description": "The body is not `application/json`"},
-    422: {"model": ErrorResponse, "description": "Invalid JSON or invalid fields; `detail` says what to fix"},
+    422: {"model": ErrorResponse, "description": "Valid JSON with invalid fields; `detail` says what to fix"},
     503: {"model": ErrorResponse, "description": "No index yet (run `footnote ingest`) or it cannot be loaded"},
 }
+# Under /v1/: OpenAI's shape, and 400 for every invalid request.
+OPENAI_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": OpenAIErrorResponse, "description": "Invalid request (not JSON, invalid fields, bad Host)"},
+    401: {"model": OpenAIErrorResponse, "description": "FOOTNOTE_API_KEY is set and the key is missing or wrong"},
+    404: {"model": OpenAIErrorResponse, "description": "Unknown model"},
+    413: {"model": OpenAIErrorResponse, "description": "The body is over FOOTNOTE_MAX_BODY_KB"},
+    415: {"model": OpenAIErrorResponse, "description": "The body is not `application/json`"},
+    503: {"model": OpenAIErrorResponse, "description": "No index yet (run `footnote ingest`) or it cannot be loaded"},
+}
+# Any route, even /healthz: a Host header this server does not answer to.
+HOST_ERROR: dict[int | str, dict[str, Any]] = {400: ERROR_RESPONSES[400]}
 
 _STATUS = ((NotFound, 404), (IndexError_, 503), (InputError, 422))
 
@@ -62,9 +78,9 @@ def describe_validation(exc: RequestValidationError) -> tuple[str, str | None]:
     return "; ".join(messages) or "invalid request", first_field
 
 
-def _body(request: Request, status: int, message: str, param: str | None = None,
+def _body(path: str, status: int, message: str, param: str | None = None,
           extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    if request.url.path.startswith("/v1/"):
+    if path.startswith("/v1/"):
         kind = {401: "authentication_error", 404: "not_found_error", 503: "service_unavailable"}.get(
             status, "invalid_request_error" if status < 500 else "server_error"
         )
@@ -72,51 +88,49 @@ def _body(request: Request, status: int, message: str, param: str | None = None,
     return {"detail": message, **(extra or {})}
 
 
+def error_response(scope: Scope, status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    """The error response for a request that never reached its route (``service.guard``)."""
+    return JSONResponse(status_code=status, content=_body(scope["path"], status, message), headers=headers)
+
+
+def _parse_error(exc: Exception | None) -> str:
+    """What was wrong with a body FastAPI could not parse (it says only "There was an error parsing the body")."""
+    if isinstance(exc, UnicodeDecodeError):
+        return f"the body is not valid JSON: it is not UTF-8 (at byte {exc.start})"
+    if isinstance(exc, RecursionError):
+        return "the body is not valid JSON: it is nested too deeply"
+    return "the body is not valid JSON"
+
+
 def install(app: FastAPI) -> None:
-    """Register the handlers and the content-type guard on ``app``."""
+    """Register the exception handlers on ``app``."""
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         message, field = describe_validation(exc)
         errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
                   for e in exc.errors()[:20]]
-        # OpenAI answers invalid requests with 400, and its SDKs raise BadRequestError on it.
-        status = 400 if request.url.path.startswith("/v1/") else 422
-        return JSONResponse(status_code=status, content=_body(request, status, message, field, {"errors": errors}))
+        # OpenAI answers invalid requests with 400, and its SDKs raise BadRequestError on it; elsewhere a body
+        # that is not JSON at all is 400 and valid JSON with invalid fields 422.
+        not_json = any(e.get("type") == "json_invalid" for e in exc.errors())
+        status = 400 if not_json or request.url.path.startswith("/v1/") else 422
+        body = _body(request.url.path, status, message, field, {"errors": errors})
+        return JSONResponse(status_code=status, content=body)
 
     @app.exception_handler(FootnoteError)
     async def _domain(request: Request, exc: FootnoteError) -> JSONResponse:
         status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 500)
-        return JSONResponse(status_code=status, content=_body(request, status, str(exc)))
+        return JSONResponse(status_code=status, content=_body(request.url.path, status, str(exc)))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse(status_code=exc.status_code, content=_body(request, exc.status_code, str(exc.detail)),
+        detail = str(exc.detail)
+        if exc.status_code == 400 and detail == "There was an error parsing the body":
+            detail = _parse_error(exc.__cause__ if isinstance(exc.__cause__, Exception) else None)
+        return JSONResponse(status_code=exc.status_code, content=_body(request.url.path, exc.status_code, detail),
                             headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return JSONResponse(status_code=500, content=_body(request, 500, "internal error: see the server log"))
-
-    app.add_middleware(JsonOnly)
-
-
-class JsonOnly:
-    """Requests with a body must send ``Content-Type: application/json``; anything else gets 415."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] in ("POST", "PUT", "PATCH"):
-            headers = dict(scope.get("headers") or [])
-            ctype = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-            if ctype != b"application/json":
-                request = Request(scope)
-                got = ctype.decode("latin-1") or "none"
-                message = f"send the body as JSON with `Content-Type: application/json` (got {got})"
-                response = JSONResponse(status_code=415, content=_body(request, 415, message))
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+        return JSONResponse(status_code=500, content=_body(request.url.path, 500, "internal error: see the server log"))

@@ -15,9 +15,6 @@ from footnote.ingest.models import Citation, Document, Passage
 
 if TYPE_CHECKING:
     from footnote.index.hits import Hit
-from footnote.settings import get_settings
-
-MAX_HISTORY_TURNS = get_settings().max_history_turns
 
 
 class Turn(BaseModel):
@@ -26,7 +23,8 @@ class Turn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Literal["user", "assistant"]
-    content: str = Field(max_length=20_000)
+    # At most FOOTNOTE_MAX_TURN_CHARS (20000): the app's limit, checked by service.limits.
+    content: str
 
 
 class AnswerRequest(BaseModel):
@@ -40,8 +38,9 @@ class AnswerRequest(BaseModel):
     )
     history: list[Turn] = Field(
         default_factory=list,
-        max_length=MAX_HISTORY_TURNS,
-        description="Earlier turns, oldest first; used to rewrite follow-up questions.",
+        description="Earlier turns, oldest first; used to rewrite follow-up questions. At most "
+        "FOOTNOTE_MAX_HISTORY_TURNS (50) turns of FOOTNOTE_MAX_TURN_CHARS (20000) characters, "
+        "FOOTNOTE_MAX_HISTORY_CHARS (100000) in all.",
     )
     top_k: int = Field(5, ge=1, description="How many passages to retrieve (at most FOOTNOTE_MAX_TOP_K, 50).")
 
@@ -183,3 +182,16 @@ class ErrorResponse(BaseModel):
 
     detail: str
     errors: list[dict[str, object]] | None = None
+
+
+class OpenAIError(BaseModel):
+    message: str
+    type: str
+    param: str | None = None
+    code: str | None = None
+
+
+class OpenAIErrorResponse(BaseModel):
+    """Every error under ``/v1/``, in OpenAI's shape so its SDKs show the message."""
+
+    error: OpenAIError

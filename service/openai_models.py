@@ -8,13 +8,16 @@ naming the parameter, as are parameters OpenAI does not know either.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from footnote.service.models import Footnote
 
 MODEL_ID = "footnote"
+# Names and short options (model, user, stop sequences, ...): no legitimate value is longer. Message text has
+# the app's own limit (FOOTNOTE_MAX_TURN_CHARS, service.limits); dictionaries are bounded by the body limit.
+_NAME = 256
 # A fixed creation time for the one model (the day the API landed), so /v1/models is stable.
 MODEL_CREATED = 1_763_683_200
 
@@ -22,8 +25,8 @@ MODEL_CREATED = 1_763_683_200
 class TextPart(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    type: str
-    text: str | None = None
+    type: str = Field(max_length=64)
+    text: str | None = None  # bounded with the whole message (FOOTNOTE_MAX_TURN_CHARS, service.limits)
 
 
 class ChatMessage(BaseModel):
@@ -57,7 +60,8 @@ class ChatCompletionRequest(BaseModel):
     # Unknown parameters are refused, as OpenAI does ("Unrecognized request argument").
     model_config = ConfigDict(extra="forbid")
 
-    model: str = Field(MODEL_ID, description="Any name is accepted; the answer always comes from `footnote`.")
+    model: str = Field(MODEL_ID, max_length=_NAME, description="Any name is accepted; the answer always comes from "
+                       "`footnote`.")
     messages: list[ChatMessage] = Field(
         min_length=1,
         description="The conversation, oldest first. System messages are ignored; the last user message is "
@@ -74,16 +78,17 @@ class ChatCompletionRequest(BaseModel):
     top_p: float | None = None
     max_tokens: int | None = None
     max_completion_tokens: int | None = None
-    stop: str | list[str] | None = None
+    stop: Annotated[str, Field(max_length=_NAME)] | Annotated[list[Annotated[str, Field(max_length=_NAME)]], Field(
+        max_length=4)] | None = None
     presence_penalty: float | None = None
     frequency_penalty: float | None = None
     logit_bias: dict[str, float] | None = None
     seed: int | None = None
-    user: str | None = None
+    user: str | None = Field(None, max_length=_NAME)
     metadata: dict[str, Any] | None = None
     store: bool | None = None
-    service_tier: str | None = None
-    reasoning_effort: str | None = None
+    service_tier: str | None = Field(None, max_length=_NAME)
+    reasoning_effort: str | None = Field(None, max_length=_NAME)
     parallel_tool_calls: bool | None = None
     tools: list[dict[str, Any]] | None = None
     functions: list[dict[str, Any]] | None = None
@@ -91,8 +96,8 @@ class ChatCompletionRequest(BaseModel):
     logprobs: bool | None = None
     top_logprobs: int | None = None
     response_format: dict[str, Any] | None = None
-    tool_choice: str | dict[str, Any] | None = None
-    function_call: str | dict[str, Any] | None = None
+    tool_choice: Annotated[str, Field(max_length=_NAME)] | dict[str, Any] | None = None
+    function_call: Annotated[str, Field(max_length=_NAME)] | dict[str, Any] | None = None
 
     @field_validator("n")
     @classmethod

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from footnote.service.deps import AnswererDep, ApiKey, SettingsDep, check_limits
 from footnote.service.errors import ERROR_RESPONSES
+from footnote.service.limits import check_history
 from footnote.service.models import Answer, AnswerRequest
 
 router = APIRouter(tags=["answers"], dependencies=[ApiKey])
@@ -20,4 +21,5 @@ def answer(request: AnswerRequest, answerer: AnswererDep, settings: SettingsDep)
     the answer says so instead of quoting something loosely related.
     """
     check_limits(settings, text=(("body", "question"), request.question), k=(("body", "top_k"), request.top_k))
+    check_history(settings, request.history)
     return answerer.answer(request)

@@ -7,9 +7,10 @@ from fastapi.responses import JSONResponse
 
 from footnote.errors import IndexError_
 from footnote.service.deps import HolderDep
+from footnote.service.errors import HOST_ERROR
 from footnote.service.models import Health, Ready
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], responses=HOST_ERROR)
 
 
 @router.get("/healthz", response_model=Health)

@@ -22,7 +22,9 @@ from pydantic import ValidationError
 
 from footnote.errors import NotFound
 from footnote.service.deps import AnswererDep, ApiKey, SettingsDep, check_limits
-from footnote.service.models import MAX_HISTORY_TURNS, Answer, AnswerRequest, ErrorResponse, Turn
+from footnote.service.errors import OPENAI_ERRORS
+from footnote.service.limits import check_text, latest_that_fit
+from footnote.service.models import Answer, AnswerRequest, Turn
 from footnote.service.openai_models import (
     MODEL_CREATED,
     MODEL_ID,
@@ -34,19 +36,14 @@ from footnote.service.openai_models import (
     ResponseMessage,
     Usage,
 )
+from footnote.settings import Settings
 
-router = APIRouter(prefix="/v1", tags=["openai"], dependencies=[ApiKey])
+router = APIRouter(prefix="/v1", tags=["openai"], dependencies=[ApiKey], responses=OPENAI_ERRORS)
 
-OPENAI_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorResponse, "description": 'Invalid request: `{"error": {"message", "type", "param", "code"}}`'},
-    401: {"model": ErrorResponse, "description": "FOOTNOTE_API_KEY is set and the bearer token is missing or wrong"},
-    503: {"model": ErrorResponse, "description": "No index yet (run `footnote ingest`) or it cannot be loaded"},
-}
 
 # Each streamed delta holds a few words, so clients render progressively without a chunk per character.
 _PIECE = re.compile(r"\S+\s*|\s+")
 _WORDS_PER_DELTA = 4
-_MAX_TURN_CHARS = next(m.max_length for m in Turn.model_fields["content"].metadata if hasattr(m, "max_length"))
 
 
 @router.get("/models", response_model=ModelList)
@@ -55,7 +52,7 @@ def list_models() -> ModelList:
     return ModelList(data=[_card()])
 
 
-@router.get("/models/{model}", response_model=ModelCard, responses={404: {"model": ErrorResponse}})
+@router.get("/models/{model}", response_model=ModelCard)
 def get_model(model: str) -> ModelCard:
     if model != MODEL_ID:
         raise NotFound(f"the model {model!r} does not exist: the only model is {MODEL_ID!r}")
@@ -76,7 +73,7 @@ def chat_completions(body: ChatCompletionRequest, answerer: AnswererDep,
     `top_k` (an extension) sets how many passages are retrieved. With `stream: true` the reply is
     Server-Sent Events of `chat.completion.chunk` objects; the final chunk carries `footnotes`.
     """
-    request = to_answer_request(body)
+    request = to_answer_request(body, settings)
     check_limits(settings, text=(("body", "messages", body.question_index(), "content"), request.question),
                  k=(("body", "top_k"), request.top_k))
     answer = answerer.answer(request)
@@ -102,14 +99,17 @@ def chat_completions(body: ChatCompletionRequest, answerer: AnswererDep,
     )
 
 
-def to_answer_request(body: ChatCompletionRequest) -> AnswerRequest:
-    """The question (last user message) and its history (user/assistant messages before it)."""
+def to_answer_request(body: ChatCompletionRequest, settings: Settings) -> AnswerRequest:
+    """The question (last user message) and its history: the latest user/assistant messages before it that fit
+    the history limits. Every message, system prompts included, is refused over FOOTNOTE_MAX_TURN_CHARS."""
+    for i, message in enumerate(body.messages):
+        check_text(settings, ("body", "messages", i, "content"), message.text())
     last = body.question_index()
-    history = [
-        Turn(role=m.role, content=m.text()[:_MAX_TURN_CHARS])
+    history = latest_that_fit(settings, [
+        Turn(role=m.role, content=m.text())
         for m in body.messages[:last]
         if m.role in ("user", "assistant") and m.text().strip()
-    ][-MAX_HISTORY_TURNS:]
+    ])
     try:
         return AnswerRequest(question=body.messages[last].text(), history=history, top_k=body.top_k)
     except ValidationError as exc:  # e.g. a question past the length limit: name the message at fault

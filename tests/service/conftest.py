@@ -13,15 +13,17 @@ import pytest
 
 
 @contextmanager
-def live_server(index_dir: Path, api_key: str | None = None) -> Iterator[str]:
-    """Serve the app for ``index_dir`` in a background thread; yields its base URL."""
+def live_server(index_dir: Path, api_key: str | None = None, **settings: object) -> Iterator[str]:
+    """Serve the app for ``index_dir`` in a background thread; yields its base URL. ``settings``: more
+    ``Settings`` fields (``max_upload_mb=1``)."""
     import uvicorn
 
     from footnote.service.app import create_app
     from footnote.settings import Settings
 
     # Explicit settings: a module-scoped server starts before the per-test environment isolation.
-    app = create_app(index_dir=index_dir, settings=Settings(index_dir=index_dir, api_key=api_key))
+    app = create_app(index_dir=index_dir, settings=Settings(index_dir=index_dir, api_key=api_key,
+                                                                    **settings))  # type: ignore[arg-type]
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))  # bound before the server starts: no race for the port
     port = sock.getsockname()[1]
