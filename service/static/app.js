@@ -7,7 +7,8 @@
   const KEY_KEY = "footnote.apiKey";
   const NOT_FOUND = "Not found in the documents.";
   const MAX_HISTORY = 50; // turns the server accepts (FOOTNOTE_MAX_HISTORY_TURNS)
-  const MAX_TURN_CHARS = 20000;
+  const MAX_TURN_CHARS = 20000; // FOOTNOTE_MAX_TURN_CHARS
+  const MAX_HISTORY_CHARS = 100000; // FOOTNOTE_MAX_HISTORY_CHARS: the oldest turns go first
 
   const $ = (id) => document.getElementById(id);
   const log = $("conversation");
@@ -193,7 +194,10 @@
       history.push({ role: "user", content: turn.question.slice(0, MAX_TURN_CHARS) });
       history.push({ role: "assistant", content: turn.answer.answer.slice(0, MAX_TURN_CHARS) });
     }
-    return history.slice(-MAX_HISTORY);
+    const kept = history.slice(-MAX_HISTORY);
+    let total = kept.reduce((sum, turn) => sum + turn.content.length, 0);
+    while (total > MAX_HISTORY_CHARS) total -= kept.shift().content.length;
+    return kept;
   }
 
   function setBusy(on) {
