@@ -151,6 +151,8 @@ def _update(paths: list[Path], index_dir: Path, chunking: dict[str, Any], dense_
     index_dir.parent.mkdir(parents=True, exist_ok=True)
     with versions.writer_lock(index_dir):
         versions.adopt_plain_folder(index_dir)
+        for name, size in versions.remove_stale_builds(index_dir):
+            say(f"removed {name}, the unfinished build of an ingest that was killed ({size / 1e6:.1f} MB)")
         model_sha = run_model.sha256
         prev, reuse_passages, reuse_vectors, reason = _previous(index_dir, chunking, model_sha, say)
         if vector_store is None:

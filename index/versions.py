@@ -26,6 +26,7 @@ from pathlib import Path
 from footnote.errors import InputError
 
 _VERSION = re.compile(r"^v(\d{6,})$")
+_BUILD = re.compile(r"^\.tmp-v\d{6,}-(\d+)$")
 MANIFEST = "manifest.json"
 
 
@@ -116,6 +117,45 @@ def new_build_folder(index_dir: Path) -> tuple[str, Path]:
         shutil.rmtree(tmp)
     tmp.mkdir()
     return name, tmp
+
+
+def remove_stale_builds(index_dir: Path) -> list[tuple[str, int]]:
+    """Remove the unfinished builds (and temporary links) of ingests that are no longer running: a
+    ``kill -9`` leaves its ``.tmp-vNNNNNN-<pid>`` folder, as big as a whole index. Call at the start of
+    every run, holding the writer lock; a build whose process still runs is left alone.
+    Returns (name, bytes) of each folder removed."""
+    folder = versions_dir(index_dir)
+    removed: list[tuple[str, int]] = []
+    for entry in sorted(os.listdir(folder)) if folder.is_dir() else []:
+        match = _BUILD.match(entry)
+        if match and not _running(int(match.group(1))):
+            size = sum(f.stat().st_size for f in (folder / entry).rglob("*") if f.is_file() and not f.is_symlink())
+            shutil.rmtree(folder / entry, ignore_errors=True)
+            removed.append((entry, size))
+    for stray in index_dir.parent.glob(f".{index_dir.name}.link-*"):
+        pid = stray.name.rpartition("-")[2]
+        if pid.isdigit() and not _running(int(pid)):
+            with contextlib.suppress(OSError):
+                stray.unlink()
+    return removed
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a live process other than this one (a zombie is dead; this process, at the start
+    of a run, has no build of its own in progress)."""
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            return fh.read().rpartition(")")[2].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def _fsync_path(path: Path) -> None:

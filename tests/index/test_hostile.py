@@ -1,15 +1,20 @@
-"""Hostile corpora: no file stops an ingest, and what is skipped says why."""
+"""Hostile corpora and killed runs: no file stops an ingest, what is skipped says why, nothing is left behind."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
+from footnote.index import versions
 from footnote.index.build import update_index
 from footnote.index.store import load
-from tests.conftest import ARTICLE
+from tests.conftest import ARTICLE, ROOT
 from tests.index.fakes import HashingEmbedder
+from tests.index.test_crash import KILLER
 from tests.ingest.test_corrupt import docx, pdf
 
 
@@ -62,3 +67,51 @@ def test_a_link_out_of_the_corpus_is_neither_ingested_nor_served(tmp_path: Path)
     with TestClient(app) as client:
         assert [d["doc_id"] for d in client.get("/documents").json()] == ["article"]
         assert client.get("/documents/passwd-link").status_code == 404
+
+
+def _listing(index_dir: Path) -> list[str]:
+    return sorted(os.listdir(versions.versions_dir(index_dir)))
+
+
+def test_a_killed_ingest_leaves_no_build_folder_after_the_next_run_even_an_up_to_date_one(
+        docs: Path, tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    _update([docs], index_dir)
+    article = docs / ARTICLE.name
+    original = article.read_bytes()
+    article.write_text(original.decode() + "\nA new closing sentence.\n", "utf-8")
+    # A real ingest process killed with SIGKILL once its data files are written (tests/index/test_crash.py).
+    killed = subprocess.Popen([sys.executable, "-c", KILLER, "writing", str(docs), str(index_dir)], cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, stderr = killed.communicate(timeout=120)
+    assert killed.returncode == -signal.SIGKILL, stderr
+    (build,) = [name for name in _listing(index_dir) if name.startswith(".tmp-")]
+    assert build == f".tmp-v000002-{killed.pid}"
+    article.write_bytes(original)  # back as it was: the next run has nothing to do
+
+    lines: list[str] = []
+    report = _update([docs], index_dir, lines)
+    assert report.up_to_date and _listing(index_dir) == [".lock", "v000001"]
+    assert [line.split(" (")[0] for line in lines] == [
+        f"removed {build}, the unfinished build of an ingest that was killed"]
+
+
+def test_only_builds_of_dead_processes_are_removed(docs: Path, tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    _update([docs], index_dir)
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                              text=True, check=True)
+    dead = int(finished.stdout)
+    running = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    try:
+        folder = versions.versions_dir(index_dir)
+        for pid in (dead, running.pid):
+            (folder / f".tmp-v000002-{pid}").mkdir()
+            (folder / f".tmp-v000002-{pid}" / "passage_vectors.npy").write_bytes(b"\0" * 1_000_000)
+        lines: list[str] = []
+        assert _update([docs], index_dir, lines).up_to_date
+        assert _listing(index_dir) == [".lock", f".tmp-v000002-{running.pid}", "v000001"]
+        assert lines == [f"removed .tmp-v000002-{dead}, the unfinished build of an ingest that was killed (1.0 MB)"]
+    finally:
+        running.kill()
+        running.wait()
