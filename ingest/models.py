@@ -8,7 +8,9 @@ kept as ``Document.markers``: ``(offset, marker)`` pairs, the offset being where
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 
@@ -52,20 +54,33 @@ class Document:
     markers: tuple[tuple[int, str], ...] = ()
 
     def footnote(self, marker: str) -> Citation | None:
-        for note in self.footnotes:
-            if note.marker == marker:
-                return note
-        return None
+        return self._notes.get(marker)
 
     def citations_between(self, start: int, end: int) -> tuple[Citation, ...]:
-        """The footnotes whose markers stand in ``[start, end]`` (a marker right after the end counts)."""
+        """The footnotes whose markers stand in ``[start, end]`` (a marker right after the end counts), in
+        text order. Two binary searches in the sorted marker offsets, so chunking a document is not
+        quadratic in its markers (a 50 MB text with 30,000 footnotes spent minutes here)."""
+        offsets, markers = self._marker_index
         seen: dict[str, Citation] = {}
-        for offset, marker in self.markers:
-            if start <= offset <= end and marker not in seen:
-                note = self.footnote(marker)
-                if note is not None:
-                    seen[marker] = note
+        for i in range(bisect_left(offsets, start), bisect_right(offsets, end)):
+            marker = markers[i]
+            if marker not in seen and (note := self._notes.get(marker)) is not None:
+                seen[marker] = note
         return tuple(seen.values())
+
+    # Built on first use; cached_property writes the instance __dict__, which a frozen dataclass allows.
+    @cached_property
+    def _notes(self) -> dict[str, Citation]:
+        notes: dict[str, Citation] = {}
+        for note in self.footnotes:
+            notes.setdefault(note.marker, note)  # the first definition wins, as it always has
+        return notes
+
+    @cached_property
+    def _marker_index(self) -> tuple[list[int], list[str]]:
+        """Offsets sorted (stable: markers at one offset keep their order) and the markers in that order."""
+        ordered = sorted(self.markers, key=lambda pair: pair[0])
+        return [offset for offset, _ in ordered], [marker for _, marker in ordered]
 
     def to_dict(self) -> dict[str, Any]:
         return {

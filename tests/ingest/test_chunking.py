@@ -115,3 +115,44 @@ def test_document_without_sections_and_bad_arguments() -> None:
 def test_count_tokens() -> None:
     assert count_tokens("hello world") == 2
     assert count_tokens("") == 0
+
+
+class _CountingMarkers(tuple):  # type: ignore[type-arg]
+    """A document's markers that count how often they are scanned."""
+
+    scans = 0
+
+    def __iter__(self):  # noqa: ANN204
+        type(self).scans += 1
+        return super().__iter__()
+
+
+def _brute_citations(doc: Document, start: int, end: int) -> tuple:  # type: ignore[type-arg]
+    """The definition: footnotes whose markers stand in [start, end], first occurrence first, defined only."""
+    notes = {c.marker: c for c in reversed(doc.footnotes)}
+    seen: dict = {}  # type: ignore[type-arg]
+    for offset, marker in sorted(doc.markers, key=lambda pair: pair[0]):
+        if start <= offset <= end and marker not in seen and marker in notes:
+            seen[marker] = notes[marker]
+    return tuple(seen.values())
+
+
+def test_citations_between_matches_its_definition_and_scans_the_markers_once() -> None:
+    import random
+
+    from footnote.ingest import Citation
+
+    rng = random.Random(7)
+    notes = tuple(Citation(str(n), f"Source {n}") for n in range(1, 40)) + (Citation("3", "a second 3"),)
+    markers = [(rng.randrange(0, 5000), str(rng.randrange(1, 45))) for _ in range(3000)]  # 40-44 undefined
+    markers += [(100, "7"), (100, "2"), (4999, "9"), (5000, "1")]  # ties at one offset, both ends
+    markers.sort(key=lambda pair: pair[0])
+    doc = Document("d", "T", "d.txt", "0" * 64, "x" * 5000, footnotes=notes, markers=_CountingMarkers(markers))
+    windows = [(0, 5000), (100, 100), (0, 0), (4999, 5000), (5001, 6000), (300, 250)]
+    windows += [(a, a + rng.randrange(0, 400)) for a in (rng.randrange(0, 5000) for _ in range(1000))]
+    _CountingMarkers.scans = 0
+    got = [doc.citations_between(a, b) for a, b in windows]
+    assert _CountingMarkers.scans == 1  # the sorted index is built once, not a scan per passage
+    assert got == [_brute_citations(doc, a, b) for a, b in windows]
+    assert got[1] == (notes[6], notes[1]) and doc.footnote("3") == notes[2] and doc.footnote("44") is None
+    assert got[4] == () and got[5] == ()
