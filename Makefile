@@ -35,8 +35,14 @@ browser:
 test: install browser
 	$(BIN)/python -m pytest -q
 
+# mypy reads the packages under their installed names through a tree of links (pyproject [tool.mypy]).
+MYPY_TREE := build/mypy/footnote
+
 lint: install
 	$(BIN)/ruff check .
+	rm -rf $(MYPY_TREE) && mkdir -p $(MYPY_TREE)
+	ln -s $(CURDIR)/footnote/*.py $(MYPY_TREE)/
+	for stage in ingest index service eval; do ln -s $(CURDIR)/$$stage $(MYPY_TREE)/$$stage; done
 	$(BIN)/mypy
 
 clean:

@@ -75,7 +75,7 @@ def store_options(func: F) -> F:
                              "(default: $FOOTNOTE_MILVUS_URI).")(func)
     return click.option("--store", type=click.Choice(["faiss", "milvus"]), default=None,
                         help="Where passage vectors live (default: $FOOTNOTE_STORE, else what the index was "
-                             "built with; new indexes: faiss).")(func)  # type: ignore[return-value]
+                             "built with; new indexes: faiss).")(func)
 
 
 def _store(settings: Settings) -> VectorStore | None:

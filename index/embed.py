@@ -150,7 +150,8 @@ class Embedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         """One ``(dim,)`` unit vector."""
-        return self.embed([text], progress=False)[0]
+        vector: np.ndarray = self.embed([text], progress=False)[0]
+        return vector
 
 
 @contextlib.contextmanager

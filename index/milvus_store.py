@@ -209,9 +209,10 @@ class MilvusVectors:
 
     def _dense(self, vec: np.ndarray, ef: int, limit: int) -> list[dict[str, Any]]:
         params = {"ef": max(ef, limit)} if self.index_type.startswith("HNSW") else {}
-        return self._call(lambda: self._client.search(
+        hits: list[dict[str, Any]] = self._call(lambda: self._client.search(
             self.collection, data=[vec.tolist()], anns_field="vector", limit=limit,
             search_params={"metric_type": "IP", "params": params}, output_fields=[])[0])
+        return hits
 
     def lexical_rows(self, tokens: list[str], k: int) -> tuple[list[int], list[float]]:
         """BM25 in Milvus over the same stemmed tokens bm25s sees, scored on the bm25s scale."""

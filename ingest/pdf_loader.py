@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 from footnote.errors import UnreadableDocument
 from footnote.ingest.units import Loaded, Unit, mark
@@ -101,13 +102,13 @@ def _without_running_lines(lines: list[_Line], pages: int) -> list[_Line]:
     return [ln for ln in lines if not (ln.in_margin and _DIGITS.sub("#", ln.text) in running)]
 
 
-def _is_superscript(span: dict, size: float, baseline: float) -> bool:
+def _is_superscript(span: dict[str, Any], size: float, baseline: float) -> bool:
     text = span["text"].strip()
     if not text or len(text) > 4 or not all(ch.isalnum() or ch in "*†‡" for ch in text):
         return False
     if span["flags"] & _SUPERSCRIPT_FLAG:
         return True
-    return span["size"] < 0.85 * size and span["origin"][1] < baseline - 0.15 * size
+    return bool(span["size"] < 0.85 * size and span["origin"][1] < baseline - 0.15 * size)
 
 
 def _paragraphs(lines: list[_Line]) -> tuple[list[Unit], bool]:
