@@ -6,7 +6,6 @@ nothing in ``ingest/``, ``index/``, ``service/`` or ``eval/`` reads the environm
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -84,9 +83,3 @@ class Settings(BaseSettings):
 
         return AnswerSettings(min_score=self.answer_min_score, min_semantic=self.answer_min_semantic,
                               max_quotes=self.answer_max_quotes)
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process-wide settings, read once."""
-    return Settings()

@@ -6,7 +6,6 @@ import secrets
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
-from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from footnote.index.store import Index
@@ -34,23 +33,6 @@ def get_index(holder: Annotated[IndexHolder, Depends(get_holder)]) -> Index:
 
 def get_answerer(holder: Annotated[IndexHolder, Depends(get_holder)]) -> Answerer:
     return holder.answerer()
-
-
-def check_limits(settings: Settings, *, text: tuple[tuple[str | int, ...], str] | None = None,
-                 k: tuple[tuple[str | int, ...], int] | None = None) -> None:
-    """The app's own request limits: ``text`` at most FOOTNOTE_MAX_QUESTION_CHARS characters, ``k`` at most
-    FOOTNOTE_MAX_TOP_K; each given as (location, value). Refused like the models' own checks (422)."""
-    errors: list[dict[str, object]] = []
-    if text is not None and len(text[1]) > settings.max_question_chars:
-        errors.append({"type": "string_too_long", "loc": text[0], "input": text[1],
-                       "msg": f"String should have at most {settings.max_question_chars} characters",
-                       "ctx": {"max_length": settings.max_question_chars}})
-    if k is not None and k[1] > settings.max_top_k:
-        errors.append({"type": "less_than_equal", "loc": k[0], "input": k[1],
-                       "msg": f"Input should be less than or equal to {settings.max_top_k}",
-                       "ctx": {"le": settings.max_top_k}})
-    if errors:
-        raise RequestValidationError(errors)
 
 
 def key_matches(expected: str, authorization: bytes | str | None) -> bool:

@@ -1,4 +1,5 @@
-"""The conversation's size limits, from the app's settings: turns, characters per turn, characters in all.
+"""The request limits, from the app's settings: the question's length and top_k (``check_limits``), and the
+conversation's size: turns, characters per turn, characters in all.
 
 The rewriter reads every history turn on every request, so an unbounded history is unbounded work per
 request. ``POST /answer`` refuses a history over a limit (422); the OpenAI-compatible endpoint refuses a
@@ -52,3 +53,20 @@ def latest_that_fit(settings: Settings, history: Sequence[Turn]) -> list[Turn]:
         kept.append(turn)
         total += len(turn.content)
     return kept[::-1]
+
+
+def check_limits(settings: Settings, *, text: tuple[Loc, str] | None = None,
+                 k: tuple[Loc, int] | None = None) -> None:
+    """The app's own request limits: ``text`` at most FOOTNOTE_MAX_QUESTION_CHARS characters, ``k`` at most
+    FOOTNOTE_MAX_TOP_K; each given as (location, value). Refused like the models' own checks (422)."""
+    errors: list[dict[str, object]] = []
+    if text is not None and len(text[1]) > settings.max_question_chars:
+        errors.append({"type": "string_too_long", "loc": text[0], "input": text[1],
+                       "msg": f"String should have at most {settings.max_question_chars} characters",
+                       "ctx": {"max_length": settings.max_question_chars}})
+    if k is not None and k[1] > settings.max_top_k:
+        errors.append({"type": "less_than_equal", "loc": k[0], "input": k[1],
+                       "msg": f"Input should be less than or equal to {settings.max_top_k}",
+                       "ctx": {"le": settings.max_top_k}})
+    if errors:
+        raise RequestValidationError(errors)

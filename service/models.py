@@ -30,7 +30,7 @@ class Turn(BaseModel):
 class AnswerRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    # Upper limits (FOOTNOTE_MAX_QUESTION_CHARS, FOOTNOTE_MAX_TOP_K) are the app's: service.deps.check_limits.
+    # Upper limits (FOOTNOTE_MAX_QUESTION_CHARS, FOOTNOTE_MAX_TOP_K) are the app's: service.limits.check_limits.
     question: str = Field(
         min_length=1,
         description="The question, not only white space; at most FOOTNOTE_MAX_QUESTION_CHARS (2000) characters.",

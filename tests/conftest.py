@@ -25,11 +25,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[N
         if name.startswith("FOOTNOTE_"):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("FOOTNOTE_INDEX_DIR", str(tmp_path / "index"))
-    from footnote.settings import get_settings
-
-    get_settings.cache_clear()
     yield
-    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")

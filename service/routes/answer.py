@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from footnote.service.deps import AnswererDep, ApiKey, SettingsDep, check_limits
+from footnote.service.deps import AnswererDep, ApiKey, SettingsDep
 from footnote.service.errors import ERROR_RESPONSES
-from footnote.service.limits import check_history
+from footnote.service.limits import check_history, check_limits
 from footnote.service.models import Answer, AnswerRequest
 
 router = APIRouter(tags=["answers"], dependencies=[ApiKey])

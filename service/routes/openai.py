@@ -21,9 +21,9 @@ from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
 from footnote.errors import NotFound
-from footnote.service.deps import AnswererDep, ApiKey, SettingsDep, check_limits
+from footnote.service.deps import AnswererDep, ApiKey, SettingsDep
 from footnote.service.errors import OPENAI_ERRORS
-from footnote.service.limits import check_text, latest_that_fit
+from footnote.service.limits import check_limits, check_text, latest_that_fit
 from footnote.service.models import Answer, AnswerRequest, Turn
 from footnote.service.openai_models import (
     MODEL_CREATED,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from footnote.service.deps import ApiKey, IndexDep, SettingsDep, check_limits
+from footnote.service.deps import ApiKey, IndexDep, SettingsDep
 from footnote.service.errors import ERROR_RESPONSES
+from footnote.service.limits import check_limits
 from footnote.service.models import PassageOut, SearchRequest, SearchResponse
 
 router = APIRouter(tags=["search"], dependencies=[ApiKey])
