@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from footnote.errors import FootnoteError, InputError, NothingIngested
-from footnote.settings import Settings
 
 if TYPE_CHECKING:
     from footnote.index.vectors import VectorStore
+    from footnote.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -49,6 +49,8 @@ def _friendly_errors(func: F) -> F:
 def _settings(**options: Any) -> Settings:
     """The settings of one command: ``FOOTNOTE_*`` from the environment, overridden by the options given."""
     from pydantic import ValidationError
+
+    from footnote.settings import Settings
 
     try:
         settings = Settings()
