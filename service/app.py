@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from footnote import __version__
 from footnote.index.vectors import choose_store
-from footnote.service import errors
+from footnote.service import errors, schema
 from footnote.service.guard import BodyLimit, RequestGuard
 from footnote.service.routes import answer, docs, documents, health, search
 from footnote.service.state import IndexHolder
@@ -61,6 +61,7 @@ def create_app(index_dir: Path | None = None, settings: Settings | None = None,
         app.include_router(module.router)
     _include_optional(app)
     app.add_middleware(RequestGuard, settings=settings, body_limits=body_limits(settings))
+    schema.install(app, settings)
     return app
 
 

@@ -243,3 +243,13 @@ def test_every_short_field_has_a_limit(server: str, field: str, value: object) -
     r = httpx.post(f"{server}/v1/chat/completions", json=body, timeout=60)
     assert r.status_code == 400
     assert r.json()["error"]["param"].startswith(field)
+
+
+def test_without_a_key_the_schema_names_no_security(server: str, keyed: str) -> None:
+    open_spec = httpx.get(f"{server}/openapi.json").json()
+    assert "securitySchemes" not in open_spec.get("components", {})
+    assert all("security" not in op and "401" not in op["responses"]
+               for ops in open_spec["paths"].values() for op in ops.values())
+    keyed_spec = httpx.get(f"{keyed}/openapi.json").json()
+    assert keyed_spec["paths"]["/answer"]["post"]["security"] == [{"HTTPBearer": []}]
+    assert "401" in keyed_spec["paths"]["/answer"]["post"]["responses"]
