@@ -26,7 +26,6 @@ from footnote.service.deps import MISSING_KEY, key_matches, require_api_key
 from footnote.service.errors import error_response
 from footnote.settings import Settings
 
-LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 _BODY_METHODS = ("POST", "PUT", "PATCH")
 
 
