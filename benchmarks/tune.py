@@ -6,7 +6,8 @@ Three sweeps, each through ``eval.run.evaluate_index`` (the same retrievers and 
    retrieval (hybrid, dense, bm25) and answer metrics with the current fusion and answer defaults;
 2. fusion (RRF ``k0`` and dense/bm25 weights) on the index of ``--chunk-tokens``/``--overlap``;
    the answerer searches with the fused ranking under test, so answer metrics move with it;
-3. the grounding thresholds (``AnswerSettings.min_score`` x ``min_semantic``) with ``--k0`` and weights.
+3. the reader's thresholds (``AnswerSettings.abstain_below`` x ``quote_bar``, fitted by train_reader.py) with
+   ``--k0`` and weights.
 
 One embedder is loaded once and every text it embeds is cached, so passages and sentences shared between
 chunkings, and every query, are embedded once for the whole run. Tables go to stdout, everything to
@@ -45,8 +46,8 @@ CHUNK_TOKENS = (64, 96, 128, 160, 200, 256)
 OVERLAPS = (0, 1)
 K0S = (10, 30, 60, 100)
 WEIGHTS = ((0.3, 0.7), (0.4, 0.6), (0.5, 0.5), (0.6, 0.4), (0.7, 0.3), (1.0, 0.0), (0.0, 1.0))
-MIN_SCORES = (0.25, 0.30, 0.35, 0.40, 0.45)
-MIN_SEMANTICS = (0.30, 0.35, 0.40, 0.45, 0.50)
+MIN_SCORES = (0.2, 0.3, 0.4, 0.5, 0.6)  # abstain_below
+MIN_SEMANTICS = (0.3, 0.5, 0.7)  # quote_bar
 
 RETRIEVAL = ("hit@1", "hit@5", "mrr@10", "ndcg@10")
 ANSWERS = ("answer_found", "evidence_quoted", "abstention_precision", "abstention_recall", "false_abstention",
@@ -174,7 +175,7 @@ def markdown(result: dict[str, Any]) -> str:
     rows = result["thresholds"]["rows"]
     unanswerable = result["questions"] - result["answerable"]
     sems = sorted({x["min_semantic"] for x in rows})
-    out += ["", "| min_score ↓ min_semantic → | " + " | ".join(f"{s:.2f}" for s in sems) + " |",
+    out += ["", "| abstain_below ↓ quote_bar → | " + " | ".join(f"{s:.2f}" for s in sems) + " |",
             "|---|" + "---|" * len(sems)]
     for min_score in sorted({x["min_score"] for x in rows}):
         cells = []
@@ -182,7 +183,7 @@ def markdown(result: dict[str, Any]) -> str:
             x = next(y for y in rows if y["min_score"] == min_score and y["min_semantic"] == sem)
             cell = (f"{x['answers/answer_found']:.3f} · {x['abstained_unanswerable']}/{unanswerable} "
                     f"· {x['abstained_answerable']}/{result['answerable']}")
-            chosen = (min_score, sem) == (start["answers"]["min_score"], start["answers"]["min_semantic"])
+            chosen = (min_score, sem) == (start["answers"]["abstain_below"], start["answers"]["quote_bar"])
             cells.append(f"**{cell}**" if chosen else cell)
         out.append(f"| {min_score:.2f} | " + " | ".join(cells) + " |")
     return "\n".join(out)
@@ -224,7 +225,7 @@ def main() -> None:
     }
     print(f"{len(questions)} questions ({result['answerable']} answerable); defaults: "
           f"{defaults.chunk_tokens} tokens / overlap {defaults.chunk_overlap}, {base_fusion}, "
-          f"min_score={base_answers.min_score} min_semantic={base_answers.min_semantic}", flush=True)
+          f"reader thresholds {asdict(base_answers)}", flush=True)
 
     with tempfile.TemporaryDirectory(prefix="footnote-tune-") as tmp:
         indexes: dict[tuple[int, int], Path] = {}
@@ -300,7 +301,7 @@ def main() -> None:
         threshold_rows = []
         for min_score in MIN_SCORES:
             for min_semantic in MIN_SEMANTICS:
-                settings = replace(base_answers, min_score=min_score, min_semantic=min_semantic)
+                settings = replace(base_answers, abstain_below=min_score, quote_bar=min_semantic)
                 threshold_rows.append({"min_score": min_score, "min_semantic": min_semantic,
                                        **measure(tokens, overlap, (), fusion, settings)})
         versus(threshold_rows, measure(tokens, overlap, (), fusion, base_answers))
@@ -314,7 +315,7 @@ def main() -> None:
         print(f"\n3. grounding thresholds at {tokens}/{overlap}, k0={fusion.k0:g} "
               f"weights {fusion.dense_weight:g}/{fusion.bm25_weight:g} (abstained: on unanswerable of "
               f"{len(unanswerable)}, on answerable of {len(questions) - len(unanswerable)}; ± against "
-              f"{base_answers.min_score:g}/{base_answers.min_semantic:g})")
+              "the fitted reader.json)")
         print(table(threshold_rows, ["min_score", "min_semantic", "abstained_unanswerable", "abstained_answerable"]
                     + [f"answers/{k}" for k in ANSWERS] + ["answers/answer_precision", "vs/found"],
                     ["min_score", "min_sem", "abst_unans", "abst_ans"] + [SHORT[k] for k in ANSWERS]

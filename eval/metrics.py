@@ -228,3 +228,61 @@ def percentile(values: Sequence[float], p: float) -> float:
     lo = math.floor(pos)
     hi = min(lo + 1, len(ordered) - 1)
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+# --------------------------------------------------------------------------------------------------
+# SQuAD 2.0 matching, confidence and coverage
+
+_SQUAD_PUNCT = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+_SQUAD_ARTICLES = re.compile(r"\b(a|an|the)\b")
+
+
+def squad_normalize(text: str) -> str:
+    """The official SQuAD evaluation's normalisation: lower case, no punctuation, no a/an/the, single spaces."""
+    text = "".join(ch for ch in text.lower() if ch not in _SQUAD_PUNCT)
+    return " ".join(_SQUAD_ARTICLES.sub(" ", text).split())
+
+
+def squad_answer_found(answers: Iterable[str], texts: Iterable[str]) -> bool:
+    """A gold answer, SQuAD-normalised, is inside the SQuAD-normalised texts (on word boundaries)."""
+    haystack = " " + " ".join(squad_normalize(t) for t in texts) + " "
+    return any(f" {g} " in haystack for g in (squad_normalize(a) for a in answers) if g)
+
+
+def auroc(scores: Sequence[float], positive: Sequence[bool]) -> float | None:
+    """Area under the ROC curve: the chance a random positive scores above a random negative (ties half).
+
+    Equal to scikit-learn's ``roc_auc_score``; None when one class is missing.
+    """
+    pos = [s for s, p in zip(scores, positive, strict=True) if p]
+    neg = [s for s, p in zip(scores, positive, strict=True) if not p]
+    if not pos or not neg:
+        return None
+    # Mann-Whitney U through average ranks: O(n log n).
+    order = sorted(range(len(scores)), key=lambda i: scores[i])
+    ranks = [0.0] * len(scores)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and scores[order[j + 1]] == scores[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            ranks[order[k]] = (i + j) / 2 + 1
+        i = j + 1
+    rank_sum = sum(r for r, p in zip(ranks, positive, strict=True) if p)
+    return (rank_sum - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg))
+
+
+def risk_coverage(confidence: Sequence[float], correct: Sequence[bool]) -> list[tuple[float, float, float]]:
+    """``(coverage, precision, threshold)`` when answering only the questions at or above each confidence.
+
+    Coverage is the share of questions answered; precision the share of those answers that are right.
+    """
+    order = sorted(range(len(confidence)), key=lambda i: -confidence[i])
+    out: list[tuple[float, float, float]] = []
+    right = 0
+    for n, i in enumerate(order, 1):
+        right += bool(correct[i])
+        if n == len(order) or confidence[order[n]] != confidence[i]:
+            out.append((n / len(order), right / n, float(confidence[i])))
+    return out

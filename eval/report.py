@@ -14,7 +14,9 @@ FALLBACK_COLORS = ("#862e9c", "#e67700", "#0b7285")
 ANSWER_ROWS = (
     ("answer found", "answer_found"), ("evidence quoted", "evidence_quoted"), ("quotes verbatim", "verbatim"),
     ("abstention precision", "abstention_precision"), ("abstention recall", "abstention_recall"),
-    ("false abstention", "false_abstention"), ("latency p50 ms", "latency_p50_ms"),
+    ("false abstention", "false_abstention"), ("quote precision", "quote_precision"),
+    ("SQuAD 2.0 overall", "squad2_overall"), ("confidence AUROC", "confidence_auroc"),
+    ("latency p50 ms", "latency_p50_ms"),
     ("latency p95 ms", "latency_p95_ms"),
 )
 
@@ -33,7 +35,7 @@ def format_table(report: dict[str, Any]) -> str:
     modes = list(report["retrieval"])
     lines = [f"{cfg['questions']} questions ({cfg['answerable']} answerable, {cfg['with_history']} follow-ups); "
              f"index {cfg.get('index_version') or '?'}, {cfg.get('passages')} passages"]
-    width = max(len(name) for name in [*RETRIEVAL_METRICS, "latency p95 ms"]) + 2
+    width = max(len(name) for name in [*RETRIEVAL_METRICS, *(label for label, _ in ANSWER_ROWS)]) + 2
     lines.append("retrieval".ljust(width) + "".join(mode.rjust(10) for mode in modes))
     for name in [*RETRIEVAL_METRICS, "latency_p50_ms", "latency_p95_ms"]:
         label = name.replace("latency_", "latency ").replace("_ms", " ms")
@@ -42,9 +44,13 @@ def format_table(report: dict[str, Any]) -> str:
                                                    for mode in modes))
     answers = report.get("answers")
     if answers:
-        lines.append(f"answers (hybrid, top_k={cfg['top_k']}, {answers['footnotes']} footnotes)")
+        splits = report.get("splits") or {}
+        columns = [("all", answers)] + [(name, splits[name]) for name in ("tune", "heldout") if name in splits]
+        lines.append(f"answers (hybrid, top_k={cfg['top_k']}, {answers['footnotes']} footnotes)".ljust(width)
+                     + "".join(name.rjust(10) for name, _ in columns))
         for label, key in ANSWER_ROWS:
-            lines.append(label.ljust(width) + _num(answers[key], 1 if key.startswith("latency") else 3).rjust(10))
+            digits = 1 if key.startswith("latency") else 3
+            lines.append(label.ljust(width) + "".join(_num(col.get(key), digits).rjust(10) for _, col in columns))
     failed = [q for q in report["questions"] if q["failures"]]
     lines.append(f"{len(failed)} questions with a failure" + (" (see report.html)" if failed else ""))
     return "\n".join(lines)
@@ -123,6 +129,46 @@ def histogram_svg(values: list[float], label: str, width: int = 420, height: int
                  f'<text x="{left + w / 2:.1f}" y="{height - 2}" text-anchor="middle" font-size="11">'
                  f'{escape(label)}</text></svg>')
     return "".join(parts)
+
+
+def risk_coverage_svg(curves: dict[str, list[dict[str, float]]], width: int = 420, height: int = 260) -> str:
+    """Precision of the answers given vs the share of questions answered, most confident first; one line per
+    side of the split."""
+    left, right, top, bottom = 44, 90, 14, 34
+    w, h = width - left - right, height - top - bottom
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+             f'aria-label="risk-coverage: precision vs coverage">']
+    for tick in range(0, 11, 2):
+        y = top + h - h * tick / 10
+        x = left + w * tick / 10
+        parts.append(f'<line x1="{left}" x2="{left + w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
+                     f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11">{tick / 10:.1f}</text>'
+                     f'<text x="{x:.1f}" y="{top + h + 16}" text-anchor="middle" font-size="11">{tick / 10:.1f}</text>')
+    parts.append(f'<text x="{left + w / 2:.1f}" y="{height - 2}" text-anchor="middle" font-size="11">'
+                 f'coverage (share answered); y: precision</text>')
+    for i, (name, points) in enumerate(curves.items()):
+        color = FALLBACK_COLORS[i % len(FALLBACK_COLORS)]
+        xy = " ".join(f"{left + w * p['coverage']:.1f},{top + h - h * p['precision']:.1f}" for p in points)
+        parts.append(f'<polyline fill="none" stroke="{color}" stroke-width="2" points="{xy}"/>')
+        for p in points:
+            parts.append(f'<circle cx="{left + w * p["coverage"]:.1f}" cy="{top + h - h * p["precision"]:.1f}" '
+                         f'r="2" fill="{color}"><title>{escape(name)}: confidence ≥ {p["confidence"]:.3f}: '
+                         f'{p["coverage"]:.2f} answered, precision {p["precision"]:.3f}</title></circle>')
+        ly = top + 14 + 18 * i
+        parts.append(f'<line x1="{left + w + 12}" x2="{left + w + 30}" y1="{ly}" y2="{ly}" stroke="{color}" '
+                     f'stroke-width="2"/><text x="{left + w + 34}" y="{ly + 4}" font-size="12">{escape(name)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _splits_table(splits: dict[str, Any]) -> str:
+    names = [n for n in ("tune", "heldout") if n in splits]
+    rows = "".join(f"<tr><td>{escape(label)}</td>" + "".join(
+        f'<td class="n">{_num(splits[n].get(key), 1 if key.startswith("latency") else 3)}</td>' for n in names)
+        + "</tr>" for label, key in ANSWER_ROWS)
+    return ("<h2>Answers by side of the split</h2><p class=\"muted\">The reader was fitted on the tune side only "
+            "(eval/split.py); held-out figures are the honest ones.</p><table><tr><th>answers</th>"
+            + "".join(f"<th>{escape(n)}</th>" for n in names) + f"</tr>{rows}</table>")
 
 
 CSS = """
@@ -263,7 +309,10 @@ def render_html(report: dict[str, Any]) -> str:
         "<div class=\"charts\">",
         hit_curve_svg(report["hit_curve"]),
         histogram_svg(latencies, "answer latency (ms)") if latencies else "",
+        risk_coverage_svg({n: v["risk_coverage"] for n, v in (report.get("splits") or {}).items()})
+        if report.get("splits") else "",
         "</div>",
+        _splits_table(report["splits"]) if report.get("splits") else "",
         "<h2>By kind of question</h2>", _by_kind_table(report["by_kind"]),
         _compare_section(report["compare"]) if report.get("compare") else "",
         f"<h2>Questions (failures first)</h2><table class=\"q\">{head}",

@@ -4,7 +4,7 @@ Programmatic use (a tuning sweep calls these)::
 
     from footnote.eval.run import evaluate_index, flat_metrics
     report = evaluate_index(index, questions, modes=("hybrid",), fusion=FusionParams(k0=20),
-                            answer_settings=AnswerSettings(min_score=0.4))
+                            answer_settings=AnswerSettings(abstain_below=0.4))
     flat_metrics(report)  # {"hybrid/hit@5": 0.93, ..., "answers/answer_found": 0.88, ...}
 
 Per question: the answerer answers it (timed); its ``Answer.query`` (the standalone rewrite of a follow-up)
@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 from footnote.errors import InputError
 from footnote.eval import metrics as m
+from footnote.eval import split
+from footnote.eval.confidence import answer_metrics, split_metrics
 from footnote.eval.dataset import Question, load_sets
 from footnote.index.hits import Mode
 
@@ -75,24 +77,39 @@ def judge(question: Question, index: Index, by_doc: dict[str, list[Passage]]) ->
     return Judged(tuple(spans), grades)
 
 
-def score_answer(question: Question, answer: Answer, judged: Judged, index: Index) -> dict[str, Any]:
-    """The answer metrics of one question, and the footnotes as the report shows them."""
+def score_answer(question: Question, answer: Answer, judged: Judged, index: Index,
+                 matching: str = "plain") -> dict[str, Any]:
+    """The answer metrics of one question, and the footnotes as the report shows them.
+
+    ``matching`` "squad" compares answers with SQuAD's normalisation (and only inside the quotes).
+    """
+    def found(texts: list[str]) -> bool:
+        if matching == "squad":
+            return m.squad_answer_found(question.answers, texts)
+        return m.answer_found(question.answers, texts)
+
     footnotes = []
     for note in answer.footnotes:
         doc = index.documents.get(note.doc_id)
+        own = question.answerable and (
+            found([note.quote]) or (note.doc_id == question.doc and m.evidence_quoted(judged.spans,
+                                                                                     [(note.start, note.end)])))
         footnotes.append({
             "n": note.n, "quote": note.quote, "doc_id": note.doc_id, "start": note.start, "end": note.end,
-            "citations": [c.text for c in note.citations],
+            "citations": [c.text for c in note.citations], "confidence": note.confidence,
             "verbatim": m.is_verbatim(note.quote, doc.text if doc else None, note.start, note.end),
+            "relevant": bool(own),
         })
-    texts = [answer.answer] + [n.quote for n in answer.footnotes] + [
-        c.text for n in answer.footnotes for c in n.citations]
+    texts = [n.quote for n in answer.footnotes]
+    if matching != "squad":
+        texts += [answer.answer] + [c.text for n in answer.footnotes for c in n.citations]
     quotes = [(n.start, n.end) for n in answer.footnotes if n.doc_id == question.doc]
     return {
         "grounded": answer.grounded,
+        "confidence": answer.confidence,
         "text": answer.answer,
         "footnotes": footnotes,
-        "answer_found": question.answerable and answer.grounded and m.answer_found(question.answers, texts),
+        "answer_found": question.answerable and answer.grounded and found(texts),
         "evidence_quoted": question.answerable and m.evidence_quoted(judged.spans, quotes),
         "all_verbatim": all(f["verbatim"] for f in footnotes),
     }
@@ -134,6 +151,7 @@ def evaluate_index(
     depth: int = DEPTH,
     config: dict[str, Any] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    matching: str = "plain",
 ) -> dict[str, Any]:
     """The full report (config, per-mode retrieval metrics, answer metrics, per-question records)."""
     from footnote.service.answer import Answerer
@@ -159,7 +177,7 @@ def evaluate_index(
             started = time.perf_counter()
             answer = answerer.answer(request)
             answer_ms.append((time.perf_counter() - started) * 1000)
-            record["answer"] = {**score_answer(q, answer, judged, index), "latency_ms": answer_ms[-1]}
+            record["answer"] = {**score_answer(q, answer, judged, index, matching), "latency_ms": answer_ms[-1]}
             query = answer.query
         else:
             query = answerer.standalone_query(request)
@@ -206,6 +224,8 @@ def assemble(records: list[dict[str, Any]], modes: Sequence[str], answer_ms: lis
                            for k in range(1, 11)]
         retrieval[mode]["latency_p50_ms"] = m.percentile(search_ms[mode], 50)
         retrieval[mode]["latency_p95_ms"] = m.percentile(search_ms[mode], 95)
+    if answer_ms:
+        config = {**config, "split": {"by": "question", "seed": split.SEED, "heldout_share": split.HELDOUT_SHARE}}
     report: dict[str, Any] = {
         "footnote_eval": REPORT_VERSION,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -223,27 +243,12 @@ def assemble(records: list[dict[str, Any]], modes: Sequence[str], answer_ms: lis
         },
         "retrieval": retrieval,
         "hit_curve": hit_curve,
-        "answers": _answer_metrics(records, answer_ms) if answer_ms else None,
+        "answers": answer_metrics(records) if answer_ms else None,
+        "splits": split_metrics(records) if answer_ms else None,
         "by_kind": _by_kind(records, modes),
         "questions": records,
     }
     return report
-
-
-def _answer_metrics(records: list[dict[str, Any]], answer_ms: list[float]) -> dict[str, Any]:
-    answerable = [r for r in records if r["answerable"]]
-    notes = [f for r in records for f in r["answer"]["footnotes"]]
-    n = max(len(answerable), 1)
-    return {
-        "answer_found": sum(r["answer"]["answer_found"] for r in answerable) / n,
-        "evidence_quoted": sum(r["answer"]["evidence_quoted"] for r in answerable) / n,
-        "verbatim": sum(f["verbatim"] for f in notes) / len(notes) if notes else 1.0,
-        "footnotes": len(notes),
-        "false_abstention": sum(not r["answer"]["grounded"] for r in answerable) / n,
-        **m.abstention_scores([not r["answer"]["grounded"] for r in records], [r["answerable"] for r in records]),
-        "latency_p50_ms": m.percentile(answer_ms, 50),
-        "latency_p95_ms": m.percentile(answer_ms, 95),
-    }
 
 
 def _by_kind(records: list[dict[str, Any]], modes: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -303,6 +308,12 @@ def check_thresholds(report: dict[str, Any], path: Path = THRESHOLDS) -> list[st
         value = (report.get("answers") or {}).get(name)
         if value is not None and value < minimum:
             below.append(f"answers {name} {value:.3f} < {minimum}")
+    # The reader was fitted on the tune side: its figures are guarded on the held-out side.
+    heldout = (report.get("splits") or {}).get("heldout") or {}
+    for name, minimum in limits.get("heldout", {}).items():
+        value = heldout.get(name)
+        if value is None or value < minimum:
+            below.append(f"held-out {name} {'n/a' if value is None else f'{value:.3f}'} < {minimum}")
     return below
 
 
@@ -318,7 +329,7 @@ def read_report(path: Path) -> dict[str, Any]:
 
 def run_cli(sets: list[Path], index_dir: Path, modes: list[str], report_dir: Path | None,
             compare_to: Path | None, beir_dir: Path | None, echo: Callable[[str], Any],
-            settings: Settings, store: VectorStore | None = None) -> dict[str, Any]:
+            settings: Settings, store: VectorStore | None = None, squad_file: Path | None = None) -> dict[str, Any]:
     """What ``footnote eval`` does: evaluate, print the table, write and compare reports."""
     from footnote.eval.compare import compare, format_compare
     from footnote.eval.report import format_table, write_reports
@@ -340,12 +351,19 @@ def run_cli(sets: list[Path], index_dir: Path, modes: list[str], report_dir: Pat
             echo(f"wrote {report_dir / 'beir.json'}")
         return result
     old = read_report(compare_to) if compare_to is not None else None
-    report = run_eval(sets, index_dir, modes, model_path=settings.model_path, store=store,
-                      fusion=settings.fusion(), answer_settings=settings.answer())
+    if squad_file is not None:
+        from footnote.eval.squad import run_squad
+
+        if sets:
+            raise InputError("give either eval sets or --squad, not both")
+        report = run_squad(squad_file, modes, settings=settings)
+    else:
+        report = run_eval(sets, index_dir, modes, model_path=settings.model_path, store=store,
+                          fusion=settings.fusion(), answer_settings=settings.answer())
     if old is not None:
         report["compare"] = compare(old, report)
     echo(format_table(report))
-    if not sets:
+    if not sets and squad_file is None:
         below = check_thresholds(report)
         echo("thresholds (eval/thresholds.json): " + ("met" if not below else "BELOW: " + "; ".join(below)))
     if old is not None:

@@ -228,6 +228,8 @@ def ask(question: str, index_dir: Path | None, history_file: Path | None, top_k:
 @click.option("--beir", "beir_dir", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None,
               help="Evaluate retrieval on a BEIR-format dataset folder instead.")
 @store_options
+@click.option("--squad", "squad_file", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+              help="Evaluate a SQuAD v2.0 JSON file: its articles are indexed in a temporary folder.")
 @_friendly_errors
 def eval_(
     sets: tuple[Path, ...],
@@ -238,6 +240,7 @@ def eval_(
     beir_dir: Path | None,
     store: str | None,
     milvus_uri: str | None,
+    squad_file: Path | None,
 ) -> None:
     """Measure retrieval and answers against expected-answer sets."""
     from footnote.eval.run import run_cli
@@ -250,6 +253,7 @@ def eval_(
         report_dir=report_dir,
         compare_to=compare_to,
         beir_dir=beir_dir,
+        squad_file=squad_file,
         echo=click.echo,
         settings=settings,
         store=_store(settings),

@@ -59,9 +59,14 @@ class Settings(BaseSettings):
             return [name.strip() for name in value.split(",") if name.strip()]
         return value
 
-    # Answers (service.answer.AnswerSettings; defaults calibrated on the eval set, README Evals).
-    answer_min_score: float = Field(default=0.35, description="a quote must score at least this")
-    answer_min_semantic: float = Field(default=0.40, description="and be at least this close in meaning")
+    # Answers (service.answer.AnswerSettings). The reader's thresholds are fitted with its weights
+    # (service/reader.json, benchmarks/train_reader.py); None keeps the fitted value.
+    answer_abstain_below: float | None = Field(default=None, ge=0, le=1,
+                                               description="abstain when the answer's confidence is below this")
+    answer_confident_from: float | None = Field(default=None, ge=0, le=1,
+                                                description="below this an answer says the documents may not answer")
+    answer_quote_bar: float | None = Field(default=None, ge=0, le=1,
+                                           description="every further quote's probability must reach this")
     answer_max_quotes: int = Field(default=3, ge=1, le=10, description="quotes (footnotes) per answer at most")
 
     # Hybrid retrieval: weighted reciprocal-rank fusion (index.hybrid.FusionParams).
@@ -81,5 +86,5 @@ class Settings(BaseSettings):
         """The answer step's knobs these settings name (the rest keep their calibrated defaults)."""
         from footnote.service.answer import AnswerSettings
 
-        return AnswerSettings(min_score=self.answer_min_score, min_semantic=self.answer_min_semantic,
-                              max_quotes=self.answer_max_quotes)
+        return AnswerSettings(abstain_below=self.answer_abstain_below, confident_from=self.answer_confident_from,
+                              quote_bar=self.answer_quote_bar, max_quotes=self.answer_max_quotes)

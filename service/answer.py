@@ -1,10 +1,12 @@
 """The extractive answer: pick the sentences that answer, quote them verbatim, number their footnotes.
 
-For each request: rewrite a follow-up into a standalone query, embed it once, retrieve passages (hybrid),
-score every sentence of those passages by meaning (stored sentence embeddings) and by words (IDF-weighted
-coverage of the query), choose a few with maximal marginal relevance so two quotes do not say the same
-thing, and decide whether the best of them answers at all. Quotes are sliced from the document's clean
-text by offsets, so they are the document's own words by construction.
+For each request: rewrite a follow-up into standalone candidate queries, embed them in one batch, retrieve
+passages (hybrid) for each, and let the reader (``service.reader``) give every sentence of those passages
+the probability that it answers. The candidate the reader is most confident in wins. Below the fitted
+``abstain_below`` the answer is "not found"; below ``confident_from`` it answers but says the documents
+may not answer. Further quotes must each clear the same absolute bar (``quote_bar``). A quote opening with a
+pronoun or demonstrative is extended back over the sentence it refers to, as one span. Quotes are sliced
+from the document's clean text by offsets, so they are the document's own words by construction.
 """
 
 from __future__ import annotations
@@ -19,60 +21,71 @@ import numpy as np
 from footnote.index.hits import Mode
 from footnote.index.text import question_analyzer
 from footnote.service.models import Answer, AnswerRequest, Footnote, PassageOut
-from footnote.service.rewrite import standalone
+from footnote.service.reader import (
+    Features,
+    Model,
+    Sentence,
+    Weights,
+    is_bare_line,
+    load_model,
+    states_quantity,
+    wants_quantity,
+)
+from footnote.service.rewrite import candidates as rewrite_candidates
 
 if TYPE_CHECKING:
     from footnote.index.hybrid import FusionParams
     from footnote.index.store import Hit, Index
 
 NOT_FOUND = "Not found in the documents."
+REFERENT_MARGIN = 0.1
+MAY_NOT_ANSWER = "The documents may not answer this question; the closest passages say:"
+
+__all__ = ["Answerer", "AnswerSettings", "NOT_FOUND", "states_quantity", "wants_quantity"]
 
 
 @dataclass(frozen=True)
 class AnswerSettings:
-    """The knobs of sentence choice; defaults measured on the eval set (see README, Evals)."""
+    """The knobs of quote choice; the reader's thresholds come from its fitted ``reader.json`` unless set."""
 
-    semantic_weight: float = 0.7
-    lexical_weight: float = 0.3
-    rank_weight: float = 0.05
-    # A sentence answers only if its combined score reaches this (calibrated on the eval set) ...
-    min_score: float = 0.35
-    # ... and it is about the question at all: sharing words is not enough ("the capital of France").
-    min_semantic: float = 0.40
+    max_quotes: int = 3
+    # Quotes more alike than this are the same statement.
+    duplicate_cosine: float = 0.85
     # Headings and list stubs ("Japan") are not answers.
     min_words: int = 4
-    # Further quotes must score within this share of the best one.
-    relative_floor: float = 0.7
-    max_quotes: int = 3
-    # MMR: how much similarity to an already chosen quote costs.
-    diversity: float = 0.5
-    # Quotes more alike than this are the same statement.
-    duplicate_cosine: float = 0.9
+    abstain_below: float | None = None
+    confident_from: float | None = None
+    quote_bar: float | None = None
 
 
 @dataclass(frozen=True)
-class _Candidate:
-    hit_rank: int
-    passage_id: str
-    doc_id: str
-    start: int
-    end: int
-    semantic: float
-    lexical: float
-    score: float
-    vector: np.ndarray
+class Reading:
+    """What the reader made of one query: its hits, sentences and their probabilities (best first)."""
+
+    query: str
+    hits: list[Hit]
+    sentences: list[Sentence]
+    probs: np.ndarray
+    confidence: float
+
+
+# A sentence opening with one of these points back at the sentence before it (English grammar).
+_POINTS_BACK = re.compile(r"^(?:it|its|this|these|that|those|they|their|them|she|he|his|her|such|there)\b", re.I)
 
 
 class Answerer:
     """Answers questions from one loaded index. Cheap per request: the model is already loaded."""
 
     def __init__(self, index: Index, settings: AnswerSettings | None = None,
-                 fusion: FusionParams | None = None) -> None:
+                 fusion: FusionParams | None = None, model: Model | None = None) -> None:
         self.index = index
         self.settings = settings or AnswerSettings()
+        self.model = model or load_model()
         # Built once: the index's shared default, or one with the fusion under test (the eval's sweeps).
         self.retriever = index.retriever(Mode.HYBRID, fusion=fusion)
-        self._sentence_terms: dict[tuple[str, int, int], set[str]] = {}
+        # BM25's IDF gives an unseen term the most weight: that is the scale's top.
+        weights = Weights(index.idf, index.known, index.idf("\u0000unseen"))
+        self.features = Features(index, question_analyzer.terms, weights, min_words=self.settings.min_words)
 
     @classmethod
     def from_index_dir(cls, index_dir: Path, settings: AnswerSettings | None = None) -> Answerer:
@@ -80,11 +93,26 @@ class Answerer:
 
         return cls(load(index_dir), settings)
 
+    def _threshold(self, name: str) -> float:
+        value = getattr(self.settings, name)
+        return float(getattr(self.model, name) if value is None else value)
+
     # -- follow-ups ---------------------------------------------------------------------------------
 
     def standalone_query(self, request: AnswerRequest) -> str:
-        history = [(turn.role, turn.content) for turn in request.history]
-        return standalone(request.question, history, self.index, self._similar)
+        """The query the answer searches: the follow-up rewrite the reader was most confident in."""
+        return self.best_reading(request).query
+
+    def _resolve(self, question: str, previous: str | None, answer: str, top_k: int) -> Reading:
+        queries = rewrite_candidates(question, previous, answer, self.index, self._similar)
+        if len(queries) == 1:
+            return self.read(queries[0], self.index.embed_query(queries[0]), top_k)
+        # Every candidate rewrite embedded in one batch: one model call however many candidates.
+        vectors = self.index.embed_queries(queries)
+        readings = [self.read(q, v, top_k) for q, v in zip(queries, vectors, strict=True)]
+        # Another referent replaces the rule-based one only when the reader is clearly more confident in it.
+        best = max(readings[1:], key=lambda r: r.confidence)
+        return best if best.confidence > readings[0].confidence + REFERENT_MARGIN else readings[0]
 
     def _similar(self, phrase: str, candidates: list[str]) -> list[float]:
         vectors = self.index.embed_queries([phrase, *candidates])
@@ -92,107 +120,72 @@ class Answerer:
 
     # -- the answer ---------------------------------------------------------------------------------
 
+    def read(self, query: str, query_vector: np.ndarray, top_k: int) -> Reading:
+        """Retrieve for ``query`` and score every quotable sentence of the hits, most probable first."""
+        hits = self.retriever.search(query, top_k, query_vector=query_vector)
+        sentences = self.features.rows(query, query_vector, hits)
+        probs = self.model.probabilities(np.stack([s.features for s in sentences])) if sentences else np.zeros(0)
+        order = np.argsort(-probs, kind="stable")
+        ranked = [sentences[i] for i in order]
+        confidence = self.model.confidence(ranked[0].features, float(probs[order[0]])) if ranked else 0.0
+        return Reading(query, hits, ranked, probs[order], confidence)
+
+    def best_reading(self, request: AnswerRequest) -> Reading:
+        """Resolve each earlier follow-up the same way, so a thread of three or more turns keeps its referent."""
+        previous: str | None = None
+        answer = ""
+        for turn in request.history:
+            text = turn.content.strip()
+            if turn.role == "user" and text:
+                previous = text if previous is None else self._resolve(text, previous, answer, request.top_k).query
+                answer = ""
+            elif turn.role == "assistant":
+                answer = text
+        return self._resolve(request.question, previous, answer, request.top_k)
+
     def answer(self, request: AnswerRequest) -> Answer:
-        query = self.standalone_query(request)
-        query_vector = self.index.embed_query(query)
-        hits = self.retriever.search(query, request.top_k, query_vector=query_vector)
-        chosen = self._choose(query, query_vector, hits)
-        passages = [PassageOut.of(hit) for hit in hits]
+        reading = self.best_reading(request)
+        passages = [PassageOut.of(hit) for hit in reading.hits]
+        confidence = round(reading.confidence, 4)
+        chosen = self.choose(reading)
         if not chosen:
-            return Answer(answer=NOT_FOUND, grounded=False, query=query, footnotes=[], passages=passages)
-        footnotes = [self._footnote(n, cand) for n, cand in enumerate(chosen, 1)]
+            return Answer(answer=NOT_FOUND, grounded=False, confidence=confidence, query=reading.query,
+                          footnotes=[], passages=passages)
+        footnotes = [self._footnote(n, sent, prob) for n, (sent, prob) in enumerate(chosen, 1)]
         text = "\n\n".join(f"“{note.quote}” [{note.n}]" for note in footnotes)
-        return Answer(answer=text, grounded=True, query=query, footnotes=footnotes, passages=passages)
+        uncertain = reading.confidence < self._threshold("confident_from")
+        if uncertain:
+            text = f"{MAY_NOT_ANSWER}\n\n{text}"
+        return Answer(answer=text, grounded=True, confidence=confidence, uncertain=uncertain, query=reading.query,
+                      footnotes=footnotes, passages=passages)
 
-    def _candidates(self, query: str, query_vector: np.ndarray, hits: list[Hit]) -> list[_Candidate]:
+    def choose(self, reading: Reading) -> list[tuple[Sentence, float]]:
+        """The quotes: the best sentence if it clears ``abstain_below``, then others clearing ``quote_bar``."""
         s = self.settings
-        query_terms = question_analyzer.terms(query)
-        out: list[_Candidate] = []
-        for rank, hit in enumerate(hits):
-            passage = hit.passage
-            spans, vectors = self.index.sentence_vectors(passage.id)
-            if not len(spans):
-                continue
-            text = self.index.documents[passage.doc_id].text
-            semantic = vectors @ query_vector
-            rank_bonus = s.rank_weight * (1.0 - rank / max(len(hits), 1))
-            for (start, end), sem, vec in zip(spans, semantic, vectors, strict=True):
-                key = (passage.doc_id, int(start), int(end))
-                sentence_terms = self._sentence_terms.get(key)
-                if sentence_terms is None:
-                    sentence = text[start:end]
-                    long_enough = len(sentence.split()) >= s.min_words
-                    sentence_terms = set(question_analyzer.terms(sentence)) if long_enough else set()
-                    self._sentence_terms[key] = sentence_terms
-                if not sentence_terms:
-                    continue
-                lex = self._coverage(query_terms, sentence_terms)
-                score = s.semantic_weight * float(sem) + s.lexical_weight * lex + rank_bonus
-                out.append(_Candidate(rank, passage.id, passage.doc_id, int(start), int(end), float(sem), lex,
-                                      score, vec))
-        return out
-
-    def _coverage(self, query_terms: list[str], text_terms: set[str]) -> float:
-        """IDF-weighted share of the query's distinct terms that the text contains (0..1)."""
-        distinct = set(query_terms)
-        total = sum(self.index.idf(t) for t in distinct)
-        hit = sum(self.index.idf(t) for t in distinct if t in text_terms)
-        return hit / total if total else 0.0
-
-    def _choose(self, query: str, query_vector: np.ndarray, hits: list[Hit]) -> list[_Candidate]:
-        s = self.settings
-        candidates = sorted(self._candidates(query, query_vector, hits), key=lambda c: -c.score)
-        candidates = [c for c in candidates if c.semantic >= s.min_semantic]
-        if wants_quantity(query):
-            # "How many ...?" is answered only by a sentence that states a quantity.
-            candidates = [c for c in candidates if states_quantity(self._text(c))]
-        if not candidates or candidates[0].score < s.min_score:
+        if reading.confidence < self._threshold("abstain_below"):
             return []
-        floor = max(s.min_score, s.relative_floor * candidates[0].score)
-        pool = [c for c in candidates if c.score >= floor]
-        chosen: list[_Candidate] = []
-        seen_spans: set[tuple[str, int, int]] = set()
-        while pool and len(chosen) < s.max_quotes:
-            def mmr(c: _Candidate) -> float:
-                if not chosen:
-                    return c.score
-                return c.score - s.diversity * max(float(c.vector @ x.vector) for x in chosen)
-
-            best = max(pool, key=mmr)
-            pool.remove(best)
-            span = (best.doc_id, best.start, best.end)
-            if span in seen_spans:  # the same sentence retrieved through an overlapping passage
+        bar = max(self._threshold("quote_bar"), self._threshold("abstain_below"))
+        chosen: list[tuple[Sentence, float]] = []
+        for sent, prob in zip(reading.sentences, reading.probs, strict=True):
+            if len(chosen) >= s.max_quotes or (chosen and prob < bar):
+                break
+            if chosen and max(float(sent.vector @ c.vector) for c, _ in chosen) >= s.duplicate_cosine:
                 continue
-            if chosen and max(float(best.vector @ x.vector) for x in chosen) >= s.duplicate_cosine:
-                continue
-            seen_spans.add(span)
-            chosen.append(best)
+            chosen.append((sent, float(prob)))
         return chosen
 
-    def _text(self, cand: _Candidate) -> str:
-        return self.index.documents[cand.doc_id].text[cand.start : cand.end]
+    def span(self, sent: Sentence) -> tuple[int, int]:
+        """The quote's span: the sentence, reaching back one sentence when it opens by pointing back."""
+        doc_text = self.index.documents[sent.doc_id].text
+        if not _POINTS_BACK.match(doc_text[sent.start : sent.end]):
+            return sent.start, sent.end
+        spans = self.index.passage(sent.passage_id).sentences
+        i = next((k for k, sp in enumerate(spans) if sp[0] == sent.start), 0)
+        if i == 0 or is_bare_line(doc_text[spans[i - 1][0] : spans[i - 1][1]], doc_text, spans[i - 1][0]):
+            return sent.start, sent.end  # nothing before it in the passage, or only a heading
+        return spans[i - 1][0], sent.end
 
-    def _footnote(self, n: int, cand: _Candidate) -> Footnote:
-        doc = self.index.documents[cand.doc_id]
-        return Footnote.of(n, doc, self.index.passage(cand.passage_id), cand.start, cand.end)
-
-
-_QUANTITY_QUESTION = re.compile(
-    r"\b(how\s+(many|much|long|often|large|big)|what\s+(year|percentage|share|amount|number)"
-    r"|which\s+year|in\s+what\s+year|when\s+did)\b",
-    re.I,
-)
-_QUANTITY = re.compile(
-    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|hundred|thousand"
-    r"|million|billion|trillion|twice|double|half|dozen|first|second|third|fourth|fifth|decade|century)\b",
-    re.I,
-)
-
-
-def wants_quantity(question: str) -> bool:
-    """True for questions whose answer is a number, an amount or a date."""
-    return bool(_QUANTITY_QUESTION.search(question))
-
-
-def states_quantity(sentence: str) -> bool:
-    return bool(_QUANTITY.search(sentence))
+    def _footnote(self, n: int, sent: Sentence, prob: float) -> Footnote:
+        start, end = self.span(sent)
+        note = Footnote.of(n, self.index.documents[sent.doc_id], self.index.passage(sent.passage_id), start, end)
+        return note.model_copy(update={"confidence": round(prob, 4)})

@@ -126,10 +126,10 @@ Similar = Callable[[str, list[str]], list[float]]
 """Given a phrase and candidate phrases, how close in meaning each candidate is (cosine)."""
 
 
-def standalone(
-    question: str, history: Sequence[tuple[str, str]], vocab: Vocabulary, similar: Similar | None = None
-) -> str:
-    """The query to search for ``question`` given earlier ``(role, content)`` turns, oldest first."""
+def _context(
+    history: Sequence[tuple[str, str]], vocab: Vocabulary, similar: Similar | None
+) -> tuple[str | None, str]:
+    """The previous question made standalone, and the answer given to it ("" when none)."""
     previous: str | None = None
     answer = ""
     for role, content in history:
@@ -139,9 +139,81 @@ def standalone(
             answer = ""
         elif role == "assistant":
             answer = text
+    return previous, answer
+
+
+def standalone(
+    question: str, history: Sequence[tuple[str, str]], vocab: Vocabulary, similar: Similar | None = None
+) -> str:
+    """The query to search for ``question`` given earlier ``(role, content)`` turns, oldest first."""
+    previous, answer = _context(history, vocab, similar)
     if previous is None:
         return question.strip()
     return standalone_from(question.strip(), previous, vocab, similar, answer)
+
+
+# A run of capitalised words or acronyms, hyphens inside ("G-QuAT", "Rapidus", "National Institute of ...").
+# Linear: each repetition must start with a capital after at least one space or tab.
+_ENTITY = re.compile(r"\b[A-Z][\w\-]*+(?:[ \t]++(?:(?:of|for|and)[ \t]++)?[A-Z][\w\-]*+)*+")
+_ANSWER_SENTENCE = re.compile(r"[^.!?\n“”]+")
+
+
+def entities(answer: str, previous: str, vocab: Vocabulary) -> list[str]:
+    """Names in the previous answer that its question did not name: what "it" most likely means.
+
+    The answer's sentence sharing most terms with the question is the one that answered it, so its names come
+    first ("They also support Rapidus, a startup aiming ..." for "Which startup aims ...?"). A single
+    capitalised word opening a sentence counts only when rare; names whose every term is in a third or more
+    of the passages ("Japan") are the setting, not a referent.
+    """
+    asked = set(terms(previous))
+    sentences = [m.group(0).strip() for m in _ANSWER_SENTENCE.finditer(answer)]
+    sentences.sort(key=lambda text: -len(asked & set(terms(text))))  # stable: ties keep the answer's order
+    out: list[str] = []
+    for sentence in sentences:
+        for match in _ENTITY.finditer(sentence):
+            name = match.group(0).strip()
+            name_terms = terms(name)
+            if not name_terms or set(name_terms) <= asked or name in out:
+                continue
+            if max(vocab.idf(t) for t in name_terms) <= COMMON:
+                continue
+            if match.start() == 0 and len(name.split()) == 1 and vocab.idf(name_terms[0]) < RARE:
+                continue
+            out.append(name)
+    return out
+
+
+def candidates(
+    question: str, previous: str | None, answer: str, vocab: Vocabulary, similar: Similar | None = None,
+    limit: int = 4,
+) -> list[str]:
+    """Standalone rewrites to try: the rule-based one first, then one per referent a pronoun may mean.
+
+    ``previous`` is the previous question made standalone (None: no conversation yet), ``answer`` the answer
+    given to it. Referents come from the previous answer (its new names first) and the previous question's
+    phrases; the answerer keeps the rewrite its reader is most confident in.
+    """
+    question = question.strip()
+    if previous is None:
+        return [question]
+    first = standalone_from(question, previous, vocab, similar, answer)
+    if not needs_context(question, vocab):
+        return [first]
+    referents = entities(answer, previous, vocab) + [
+        run for run in _content_runs(previous) if max((vocab.idf(t) for t in terms(run)), default=0.0) > COMMON
+    ]
+    out = [first]
+    for referent in referents:
+        # Only a pronoun has a referent to swap; "what about X?" keeps the rule-based rewrite alone.
+        option, replaced = _replace_pronoun(question, referent)
+        if not replaced:
+            break
+        if option not in out:
+            out.append(option)
+        if len(out) >= limit:
+            break
+    return out
 
 
 _PERSON_PRONOUN = re.compile(r"\b(he|she|him|his|her)\b", re.I)

@@ -6,6 +6,8 @@
   const STORE_KEY = "footnote.conversation.v1";
   const KEY_KEY = "footnote.apiKey";
   const NOT_FOUND = "Not found in the documents.";
+  const MAY_NOT_ANSWER = "The documents may not answer this question; these are the closest passages.";
+  const MAY_NOT_ANSWER_PREFIX = "The documents may not answer this question";
   const MAX_HISTORY = 50; // turns the server accepts (FOOTNOTE_MAX_HISTORY_TURNS)
   const MAX_TURN_CHARS = 20000; // FOOTNOTE_MAX_TURN_CHARS
   const MAX_HISTORY_CHARS = 100000; // FOOTNOTE_MAX_HISTORY_CHARS: the oldest turns go first
@@ -159,7 +161,13 @@
       reply.append(el("p", { class: "not-found" }, NOT_FOUND));
       return;
     }
-    reply.append(...renderAnswerText(answer.answer, answer.footnotes, index));
+    let text = answer.answer;
+    if (answer.uncertain) {
+      // A low-confidence answer: say so above the quotes (the API's text opens with the same warning).
+      reply.append(el("p", { class: "uncertain", role: "note" }, MAY_NOT_ANSWER));
+      text = text.startsWith(MAY_NOT_ANSWER_PREFIX) ? text.slice(text.indexOf("\n\n") + 2) : text;
+    }
+    reply.append(...renderAnswerText(text, answer.footnotes, index));
     const sources = el("ol", { class: "sources", "aria-label": "Sources" });
     for (const note of answer.footnotes) {
       sources.append(el("li", { id: `fn-${index}-${note.n}`, value: note.n },
@@ -221,7 +229,8 @@
         method: "POST",
         body: JSON.stringify({ question, history: historyFor(turns) }),
       });
-      turn.answer = { answer: body.answer, grounded: body.grounded, query: body.query, footnotes: body.footnotes };
+      turn.answer = { answer: body.answer, grounded: body.grounded, query: body.query, footnotes: body.footnotes,
+                      uncertain: Boolean(body.uncertain), confidence: body.confidence };
       turns.push(turn);
       save();
       fillReply(article.querySelector(".reply"), turn, index);

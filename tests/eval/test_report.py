@@ -59,7 +59,8 @@ def test_html_is_self_contained_and_escaped(small_report: dict[str, Any]) -> Non
     assert "<script" not in page and "<link" not in page and " src=" not in page
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; the population of Osaka?" in page
     assert "&lt;b&gt;markup&lt;/b&gt;" in page and "<b>markup</b>" not in page
-    assert page.count("<svg") == 2  # hit@k curves and the latency histogram
+    assert page.count("<svg") == 3  # hit@k curves, the latency histogram, risk-coverage
+    assert "aria-label=\"risk-coverage: precision vs coverage\"" in page
     assert "They also support Rapidus, a startup aiming the mass production of 2nm semiconductors by 2027." in page
 
 
@@ -89,8 +90,9 @@ def test_terminal_table(small_report: dict[str, Any]) -> None:
     table = format_table(small_report)
     assert table.splitlines()[0].startswith("3 questions (2 answerable, 1 follow-ups)")
     assert re.search(r"^hit@1\s+1\.000\s+1\.000\s+1\.000$", table, re.M)
-    assert re.search(r"^quotes verbatim\s+1\.000$", table, re.M)
-    assert table.splitlines()[-1] == "0 questions with a failure"
+    assert re.search(r"^quotes verbatim\s+1\.000(\s+(1\.000|n/a))*$", table, re.M)
+    failed = sum(1 for q in small_report["questions"] if q["failures"])
+    assert table.splitlines()[-1].startswith(f"{failed} questions with a failure")
 
 
 def test_compare_lists_improved_and_regressed_questions(small_report: dict[str, Any]) -> None:
@@ -100,6 +102,7 @@ def test_compare_lists_improved_and_regressed_questions(small_report: dict[str, 
     _by_id(old)["follow-up"]["retrieval"]["dense"]["rank"] = 4
     _by_id(new)["rapidus"]["retrieval"]["hybrid"]["rank"] = None  # then broken
     _by_id(old)["<b>markup</b>"]["answer"]["grounded"] = True  # answered before, abstains now
+    _by_id(new)["<b>markup</b>"]["answer"]["grounded"] = False
     old["retrieval"]["hybrid"]["hit@1"] = 0.5
     result = compare(old, new)
     assert [r["id"] for r in result["improved"]] == ["follow-up", "<b>markup</b>"]

@@ -55,7 +55,8 @@ def test_completion_quotes_with_footnotes(client: openai.OpenAI) -> None:
     extra = resp.model_extra
     assert extra["grounded"] is True and extra["query"] == "What is Rapidus?"
     note = ibm_note(extra["footnotes"])
-    assert set(note) == {"n", "quote", "doc_id", "title", "section", "passage_id", "start", "end", "citations"}
+    assert set(note) == {"n", "quote", "doc_id", "title", "section", "passage_id", "start", "end", "citations",
+                         "confidence"}
     assert IBM_URL in [u for c in note["citations"] for u in c["urls"]]
     # The answer with its markers, then one footnote line per quote, naming the source it cites.
     answer = content.partition("\n\n[1]: ")[0]

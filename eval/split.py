@@ -1,0 +1,35 @@
+"""The fixed tune / held-out split: which questions the reader's weights and thresholds may be fitted on.
+
+A question's side depends only on its id and the seed (a hash, not a shuffle), so adding questions to a
+set never moves the existing ones. The split is by question: the shipped set has two documents and the
+SQuAD file one article, too few to split by document. Every figure reported as "held-out" is on questions
+whose side is ``heldout``; ``benchmarks/train_reader.py`` fits on ``tune`` only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from typing import TypeVar
+
+SEED = 11
+HELDOUT_SHARE = 0.5
+TUNE, HELDOUT = "tune", "heldout"
+
+T = TypeVar("T")
+
+
+def side(question_id: str, seed: int = SEED) -> str:
+    """``tune`` or ``heldout`` for this question id."""
+    digest = hashlib.sha256(f"{seed}:{question_id}".encode()).digest()
+    return HELDOUT if int.from_bytes(digest[:8], "big") / 2**64 < HELDOUT_SHARE else TUNE
+
+
+def pick(items: Iterable[T], which: str, key: str = "id", seed: int = SEED) -> list[T]:
+    """The items (objects or dicts with an id) on side ``which``."""
+    out = []
+    for item in items:
+        qid = item[key] if isinstance(item, dict) else getattr(item, key)
+        if side(str(qid), seed) == which:
+            out.append(item)
+    return out

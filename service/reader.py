@@ -1,0 +1,332 @@
+"""The reader: how likely each retrieved sentence is to answer the question, as a calibrated probability.
+
+Every sentence of the retrieved passages becomes one row of explicit features that mean the same in any
+corpus (meaning similarity of the question to the sentence, its neighbours and its passage; IDF-weighted
+coverage of the question's terms; the question's key terms missing from the passage or from the whole
+corpus; whether the sentence holds the kind of thing asked for; retrieval rank and the fusion score
+relative to the best hit). A logistic regression over them, fitted by ``benchmarks/train_reader.py`` on the
+tune side of the split and stored in ``reader.json`` (plain numbers, loaded with numpy), turns each row into
+the probability that the sentence answers. The answer's confidence is the best sentence's probability.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from footnote.index.hits import Hit
+    from footnote.index.store import Index
+
+PARAMS = Path(__file__).resolve().parent / "reader.json"
+
+FEATURES = (
+    "sem", "sem_context", "sem_passage", "sem_gap", "cov_sentence", "cov_context", "cov_passage",
+    "missing_passage", "missing_corpus", "type_expected", "type_present", "new_name", "rank", "fusion_rel",
+    "log_words", "bigrams", "novelty", "best_cov", "best_sem", "missing_context", "missing_context_n", "source_cited",
+)
+
+Terms = Callable[[str], list[str]]
+"""Text -> its stemmed content terms (the index's analyzer)."""
+
+
+class Weights:
+    """IDF of a term and whether the corpus knows it; built by the answerer from its analyzer."""
+
+    def __init__(self, idf: Callable[[str], float], known: Callable[[str], bool], max_idf: float) -> None:
+        self.idf, self.known, self.max_idf = idf, known, max_idf
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One candidate: a sentence of a retrieved passage, its features and (once scored) its probability."""
+
+    hit_rank: int
+    passage_id: str
+    doc_id: str
+    start: int
+    end: int
+    vector: np.ndarray
+    features: np.ndarray
+
+
+# --- question and sentence shapes (English grammar, not this corpus) ---------------------------------
+
+_QUANTITY_QUESTION = re.compile(
+    r"\b(?:how\s+(?:many|much|long|often|large|big|old|far)|what\s+(?:year|percentage|share|amount|number|date)"
+    r"|which\s+(?:year|century|decade)|in\s+what\s+(?:year|century|decade)|when)\b",
+    re.I,
+)
+_NAME_QUESTION = re.compile(r"\b(?:who|whom|whose|where|which\s+\w+|what\s+(?:company|country|city|name))\b", re.I)
+_QUANTITY = re.compile(
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred"
+    r"|thousand|million|billion|trillion|twice|double|half|dozen|first|second|third|fourth|fifth|decade|century)\b",
+    re.I,
+)
+# "What source supports ...?", "Where can I read more about ...?": answered by what a sentence cites.
+_SOURCE_QUESTION = re.compile(
+    r"\b(?:sources?|cites?|cited|citations?|references?|(?:read|learn|find\s+out)\s+more|more\s+information)\b", re.I)
+_CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w’'\-]*")
+_TERMINAL = re.compile(r"[.!?:;。！？][\"'”’)\]]*\s*$")
+
+
+def wants_quantity(question: str) -> bool:
+    """True for questions whose answer is a number, an amount or a date."""
+    return bool(_QUANTITY_QUESTION.search(question))
+
+
+def states_quantity(sentence: str) -> bool:
+    return bool(_QUANTITY.search(sentence))
+
+
+def _names(text: str) -> set[str]:
+    """Capitalised words not opening a sentence: names, roughly."""
+    return {m.group(0).lower() for m in _CAPITALISED.finditer(text)}
+
+
+def is_bare_line(text: str, doc_text: str, start: int, max_words: int = 10) -> bool:
+    """A short line of its own with no sentence end: a heading, or one entry of a list of titles."""
+    at_line_start = start == 0 or doc_text[start - 1] == "\n" or doc_text[max(0, start - 2) : start].strip() in (
+        "-", "*", "•")
+    return at_line_start and len(text.split()) <= max_words and not _TERMINAL.search(text)
+
+
+def navigation(spans: Sequence[tuple[int, int]], doc_text: str, run: int = 3) -> set[int]:
+    """Indexes of sentences in a run of ``run`` or more bare lines: a link list ("See also", references).
+
+    Detected by shape alone (consecutive short lines with no sentence end), so it holds for any corpus; the
+    lines stay indexed for retrieval but are never quoted.
+    """
+    bare = [is_bare_line(doc_text[s:e], doc_text, s) for s, e in spans]
+    out: set[int] = set()
+    i = 0
+    while i < len(bare):
+        j = i
+        while j < len(bare) and bare[j]:
+            j += 1
+        if j - i >= run:
+            out.update(range(i, j))
+        i = max(j, i + 1)
+    return out
+
+
+# --- features -----------------------------------------------------------------------------------------
+
+
+def _coverage(query: dict[str, float], have: set[str]) -> float:
+    total = sum(query.values())
+    return sum(w for t, w in query.items() if t in have) / total if total else 0.0
+
+
+def _bigrams(seq: Sequence[str]) -> set[tuple[str, str]]:
+    return set(zip(seq, seq[1:], strict=False))
+
+
+class Features:
+    """Feature rows for every quotable sentence of the retrieved passages."""
+
+    def __init__(self, index: Index, terms: Terms, weights: Weights, min_words: int = 4) -> None:
+        self.index = index
+        self.terms = terms
+        self.weights = weights
+        self.min_words = min_words
+        self._sentence_terms: dict[tuple[str, int, int], list[str]] = {}
+        self._passage_terms: dict[str, set[str]] = {}
+        self._quotable: dict[str, tuple[bool, ...]] = {}
+
+    def _terms_of(self, doc_id: str, start: int, end: int) -> list[str]:
+        key = (doc_id, start, end)
+        got = self._sentence_terms.get(key)
+        if got is None:
+            got = self._sentence_terms[key] = self.terms(self.index.documents[doc_id].text[start:end])
+        return got
+
+    def _cited_terms(self, doc_id: str, start: int, end: int) -> set[str]:
+        """Terms of the sources the sentence cites: "where can I read more about X" is answered there."""
+        key = (doc_id, -start - 1, end)
+        got = self._sentence_terms.get(key)
+        if got is None:
+            doc = self.index.documents[doc_id]
+            got = self._sentence_terms[key] = self.terms(" ".join(c.text for c in doc.citations_between(start, end)))
+        return set(got)
+
+    def quotable(self, passage_id: str) -> tuple[bool, ...]:
+        """Per sentence of the passage: long enough to say something, and not part of a link list."""
+        got = self._quotable.get(passage_id)
+        if got is None:
+            p = self.index.passage(passage_id)
+            text = self.index.documents[p.doc_id].text
+            nav = navigation(p.sentences, text)
+            got = tuple(
+                i not in nav and len(text[s:e].split()) >= self.min_words and not is_bare_line(text[s:e], text, s, 6)
+                for i, (s, e) in enumerate(p.sentences)
+            )
+            self._quotable[passage_id] = got
+        return got
+
+    def _passage_terms_of(self, passage_id: str) -> set[str]:
+        got = self._passage_terms.get(passage_id)
+        if got is None:
+            p = self.index.passage(passage_id)
+            got = self._passage_terms[passage_id] = set(self.terms(" ".join([p.title, *p.section, p.text])))
+        return got
+
+    def rows(self, question: str, query_vector: np.ndarray, hits: Sequence[Hit]) -> list[Sentence]:
+        w = self.weights
+        asks_source = bool(_SOURCE_QUESTION.search(question))
+        # The words asking for a source are not what the sentence should say.
+        q_terms = self.terms(_SOURCE_QUESTION.sub(" ", question))
+        q_weight = {t: w.idf(t) for t in dict.fromkeys(q_terms)}
+        q_total = sum(q_weight.values()) or 1.0
+        q_bigrams = _bigrams(q_terms)
+        q_set = set(q_terms)
+        q_names = _names(question) | {word.lower() for word in question.split()}
+        missing_corpus = sum(v for t, v in q_weight.items() if not w.known(t)) / q_total
+        quantity = wants_quantity(question)
+        name = bool(_NAME_QUESTION.search(question)) and not quantity
+        top_score = float(hits[0].score) if hits and hits[0].score else 1.0
+        raw: list[tuple[int, str, str, int, int, np.ndarray, list[float]]] = []
+        seen: set[tuple[str, int, int]] = set()
+        for rank, hit in enumerate(hits):
+            p = hit.passage
+            spans, vectors = self.index.sentence_vectors(p.id)
+            if not len(spans):
+                continue
+            quotable = self.quotable(p.id)
+            text = self.index.documents[p.doc_id].text
+            sem = vectors @ query_vector
+            centroid = vectors.sum(axis=0)
+            sem_passage = float(centroid @ query_vector) / (float(np.linalg.norm(centroid)) or 1.0)
+            p_terms = self._passage_terms_of(p.id)
+            cov_passage = _coverage(q_weight, p_terms)
+            absent = [v for t, v in q_weight.items() if t not in p_terms]
+            missing_passage = max(absent, default=0.0) / (w.max_idf or 1.0)
+            all_terms = [self._terms_of(p.doc_id, s, e) for s, e in spans]
+            for i, (start, end) in enumerate(spans):
+                key = (p.doc_id, int(start), int(end))
+                if not quotable[i] or key in seen:
+                    continue
+                seen.add(key)
+                lo, hi = max(0, i - 1), min(len(spans), i + 2)
+                context = vectors[lo:hi].sum(axis=0)
+                sem_context = float(context @ query_vector) / (float(np.linalg.norm(context)) or 1.0)
+                s_terms = all_terms[i]
+                s_set = set(s_terms)
+                context_set = set().union(*all_terms[lo:hi]) | self._cited_terms(p.doc_id, int(start), int(end))
+                sentence = text[start:end]
+                new_names = _names(sentence) - q_names
+                novelty = len(s_set - q_set) / max(len(s_set), 1)
+                type_present = (states_quantity(sentence) if quantity else bool(new_names)) if (quantity or name) else 0
+                # The question's key terms the sentence and its neighbours never use: a changed word is what
+                # makes a question look answerable when it is not.
+                absent_here = [v for t, v in q_weight.items() if t not in context_set]
+                raw.append((rank, p.id, p.doc_id, int(start), int(end), vectors[i], [
+                    float(sem[i]), sem_context, sem_passage, 0.0,
+                    _coverage(q_weight, s_set), _coverage(q_weight, context_set), cov_passage,
+                    missing_passage, missing_corpus, float(quantity or name), float(type_present),
+                    float(bool(new_names)), 1.0 / (1 + rank), float(hit.score) / top_score,
+                    math.log1p(len(sentence.split())),
+                    len(q_bigrams & _bigrams(s_terms)) / len(q_bigrams) if q_bigrams else 0.0,
+                    novelty, 0.0, 0.0,
+                    max(absent_here, default=0.0) / (w.max_idf or 1.0), float(len(absent_here)),
+                    float(asks_source and bool(self._cited_terms(p.doc_id, int(start), int(end)))),
+                ]))
+        if not raw:
+            return []
+        best_sem = max(r[6][0] for r in raw)
+        best_cov = max(r[6][4] for r in raw)
+        out = []
+        for rank, pid, doc_id, start, end, vec, f in raw:
+            f[3] = f[0] - best_sem
+            f[17] = best_cov
+            f[18] = best_sem
+            out.append(Sentence(rank, pid, doc_id, start, end, vec, np.asarray(f, dtype=np.float64)))
+        return out
+
+
+# --- the fitted model ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Logistic:
+    """Standardise, weigh, squash: ``p = sigmoid(((x - mean) / scale) @ coef + intercept)``."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+
+    def __call__(self, rows: np.ndarray) -> np.ndarray:
+        if not len(rows):
+            return np.zeros(0)
+        z = ((rows - self.mean) / self.scale) @ self.coef + self.intercept
+        return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -40, 40))))
+
+    @classmethod
+    def zero(cls, n: int) -> Logistic:
+        return cls(np.zeros(n), np.ones(n), np.zeros(n), 0.0)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Logistic:
+        return cls(np.asarray(data["mean"], dtype=np.float64), np.asarray(data["scale"], dtype=np.float64),
+                   np.asarray(data["coef"], dtype=np.float64), float(data["intercept"]))
+
+
+def question_row(best: np.ndarray, prob: float) -> np.ndarray:
+    """The answer-level row: the best sentence's features and its probability as a logit."""
+    p = min(max(prob, 1e-6), 1 - 1e-6)
+    return np.concatenate([[math.log(p / (1 - p))], best])
+
+
+@dataclass(frozen=True)
+class Model:
+    """Two fitted logistic regressions and three thresholds.
+
+    ``sentence`` gives each sentence the probability that it answers (it ranks the quotes and is each
+    footnote's confidence); ``answer`` turns the best sentence's row into the probability that the documents
+    answer the question at all (the answer's confidence, which the thresholds apply to).
+    """
+
+    sentence: Logistic
+    answer: Logistic
+    abstain_below: float
+    confident_from: float
+    quote_bar: float
+    meta: dict[str, Any]
+
+    def probabilities(self, rows: np.ndarray) -> np.ndarray:
+        return self.sentence(rows)
+
+    def confidence(self, best: np.ndarray, prob: float) -> float:
+        return float(self.answer(question_row(best, prob)[None, :])[0])
+
+    @classmethod
+    def neutral(cls) -> Model:
+        """All weights zero (every probability 0.5): what training reads features with."""
+        n = len(FEATURES)
+        return cls(Logistic.zero(n), Logistic.zero(n + 1), 0.5, 0.5, 0.5, {})
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Model:
+        if tuple(data["features"]) != FEATURES:
+            raise ValueError("reader.json was fitted on other features: rerun benchmarks/train_reader.py")
+        return cls(
+            sentence=Logistic.from_dict(data["sentence"]), answer=Logistic.from_dict(data["answer"]),
+            abstain_below=float(data["thresholds"]["abstain_below"]),
+            confident_from=float(data["thresholds"]["confident_from"]),
+            quote_bar=float(data["thresholds"]["quote_bar"]), meta=dict(data.get("meta", {})),
+        )
+
+
+@lru_cache(maxsize=4)
+def load_model(path: Path = PARAMS) -> Model:
+    """The committed reader parameters (plain JSON: no pickle, no scikit-learn at run time)."""
+    return Model.from_dict(json.loads(Path(path).read_text("utf-8")))

@@ -1,0 +1,125 @@
+"""The calibrated reader on the real corpus: it abstains off topic, quotes only what answers, follows threads."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from footnote.service.app import create_app
+from footnote.service.reader import PARAMS, navigation
+
+ROOT = Path(__file__).resolve().parents[2]
+G_QUAT_URL = "https://unit.aist.go.jp/g-quat/index_en.html"
+
+
+@pytest.fixture(scope="module")
+def client(corpus_index: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(index_dir=corpus_index)) as c:
+        yield c
+
+
+def ask(client: TestClient, question: str, *turns: tuple[str, str]) -> dict:
+    history = [{"role": role, "content": content} for role, content in turns]
+    response = client.post("/answer", json={"question": question, "history": history})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+@pytest.mark.parametrize("question", ["What was Japan's inflation rate in 2023?", "What is the capital of Japan?"])
+def test_off_topic_questions_abstain(client: TestClient, question: str) -> None:
+    body = ask(client, question)
+    assert body["grounded"] is False and body["footnotes"] == []
+    assert body["answer"] == "Not found in the documents."
+    assert 0.0 <= body["confidence"] < 0.35
+
+
+def test_the_fujitsu_president_is_not_answered_with_confidence(client: TestClient) -> None:
+    # The documents never name Fujitsu's president: at best the answer says they may not answer.
+    body = ask(client, "Who is the president of Fujitsu?")
+    assert body["grounded"] is False or body["uncertain"] is True
+    if body["grounded"]:
+        assert body["answer"].startswith("The documents may not answer this question")
+
+
+def test_overall_rank_is_one_quote(client: TestClient) -> None:
+    body = ask(client, "What rank did Japan get overall?")
+    assert len(body["footnotes"]) == 1
+    assert "4th overall" in body["footnotes"][0]["quote"] or "fourth overall" in body["footnotes"][0]["quote"]
+    assert body["footnotes"][0]["confidence"] > 0.35
+
+
+def test_it_is_what_the_last_answer_named(client: TestClient) -> None:
+    first = ask(client, "Which startup aims to mass-produce 2nm semiconductors by 2027?")
+    assert any("Rapidus" in n["quote"] for n in first["footnotes"])
+    second = ask(client, "Who is it partnering with?",
+                 ("user", "Which startup aims to mass-produce 2nm semiconductors by 2027?"),
+                 ("assistant", first["answer"]))
+    assert second["query"] == "Who is Rapidus partnering with?"
+    assert "Rapidus is partnering with IBM" in second["footnotes"][0]["quote"]
+
+
+def test_three_turns_end_at_the_reports_source(client: TestClient) -> None:
+    q1 = "Which research center gives private companies access to quantum computers?"
+    a1 = ask(client, q1)
+    assert "G-QuAT" in a1["footnotes"][0]["quote"]
+    a2 = ask(client, "Who established it?", ("user", q1), ("assistant", a1["answer"]))
+    assert a2["query"] == "Who established G-QuAT?"
+    assert "National Institute of Advanced Industrial Science and Technology" in a2["footnotes"][0]["quote"]
+    a3 = ask(client, "Where can I read more about it?", ("user", q1), ("assistant", a1["answer"]),
+             ("user", "Who established it?"), ("assistant", a2["answer"]))
+    assert a3["grounded"] is True and "G-QuAT" in a3["query"]
+    urls = [u for c in a3["footnotes"][0]["citations"] for u in c["urls"]]
+    assert urls == [G_QUAT_URL]
+
+
+@pytest.mark.parametrize("question", ["What are the related topics to see also?", "Energy policy of Japan",
+                                      "What is the energy policy of Japan?"])
+def test_see_also_entries_are_never_quoted(client: TestClient, corpus_index: Path, question: str) -> None:
+    doc = client.get("/documents/technology-policy-of-japan").json()
+    see_also = doc["text"].index("See also\n")
+    body = ask(client, question)
+    for note in body["footnotes"]:
+        assert not (note["doc_id"] == "technology-policy-of-japan" and note["start"] > see_also), note["quote"]
+
+
+def test_link_lists_are_found_by_shape() -> None:
+    text = "Intro sentence here.\nSee also\n- Japan\n- Society 5.0\n- Energy policy of Japan\nA closing sentence."
+    spans = [(0, 20)]
+    for line in ("See also", "Japan", "Society 5.0", "Energy policy of Japan", "A closing sentence."):
+        start = text.index(line)
+        spans.append((start, start + len(line)))
+    assert navigation(spans, text) == {1, 2, 3, 4}
+
+
+def test_a_pointing_back_quote_is_one_verbatim_span(client: TestClient) -> None:
+    body = ask(client, "Which startup aims to mass-produce 2nm semiconductors by 2027?")
+    note = next(n for n in body["footnotes"] if "They also support Rapidus" in n["quote"])
+    assert not note["quote"].startswith("They")  # reaches back to what "They" are
+    doc = client.get(f"/documents/{note['doc_id']}").json()
+    assert doc["text"][note["start"] : note["end"]] == note["quote"]
+
+
+@pytest.mark.slow
+def test_training_reproduces_the_committed_parameters(corpus_index: Path, tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("train_reader", ROOT / "benchmarks" / "train_reader.py")
+    assert spec is not None and spec.loader is not None
+    train_reader = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train_reader)
+    out = tmp_path / "reader.json"
+    fitted = train_reader.main(["--out", str(out), "--work", str(tmp_path / "work"),
+                                "--corpus-index", str(corpus_index)])
+    committed = json.loads(PARAMS.read_text("utf-8"))
+    assert fitted["features"] == committed["features"]
+    assert fitted["meta"]["data_sha256"] == committed["meta"]["data_sha256"]
+    assert fitted["meta"]["rows"] == committed["meta"]["rows"]
+    for part in ("sentence", "answer"):
+        for key in ("coef", "mean", "scale"):
+            np.testing.assert_allclose(fitted[part][key], committed[part][key], rtol=1e-3, atol=1e-4)
+    for name, value in committed["thresholds"].items():
+        assert fitted["thresholds"][name] == pytest.approx(value, abs=0.011)
