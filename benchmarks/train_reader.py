@@ -1,6 +1,7 @@
 """Fit the reader (service/reader.json) on the tune side of the split; report figures on the held-out side.
 
-Data: the shipped set (eval/sets/default.jsonl) on the shipped corpus, and the SQuAD 2.0 article
+Data: the shipped set (eval/sets/default.jsonl) and 40 off-topic questions (eval/sets/offtopic.jsonl) on the
+shipped corpus, and the SQuAD 2.0 article
 (eval/sets/normans.json) indexed through the normal ingest. Every question's standalone query is read once
 (top 5 hybrid passages, every quotable sentence a feature row); a sentence is labelled as answering when it
 holds an expected answer (SQuAD normalisation) or overlaps the question's evidence. Only questions on the
@@ -23,6 +24,8 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+# Questions about the corpus's world that its documents do not answer: the shipped set has only ten.
+OFFTOPIC = ROOT / "eval" / "sets" / "offtopic.jsonl"
 L2 = 1.0
 L2_ANSWER = 10.0  # few questions, many features: the answer-level model is held closer to zero
 QUOTE_PRECISION = 0.8
@@ -150,7 +153,7 @@ def _print_tune(items: list[dict[str, Any]], probs: list[np.ndarray], confs: np.
 
 
 def train(corpus_index: Path, squad_index: Path, squad_file: Path) -> dict[str, Any]:
-    from footnote.eval.dataset import DEFAULT_SET, load_set
+    from footnote.eval.dataset import DEFAULT_SET, load_sets
     from footnote.eval.squad import read_squad
     from footnote.index.store import load
     from footnote.service.answer import Answerer
@@ -158,7 +161,7 @@ def train(corpus_index: Path, squad_index: Path, squad_file: Path) -> dict[str, 
 
     # A model with zero weights: features do not depend on the model, and the fit must not either.
     answerer = Answerer(load(corpus_index), model=Model.neutral())
-    items = collect(answerer, load_set(DEFAULT_SET), "plain")
+    items = collect(answerer, load_sets([DEFAULT_SET, OFFTOPIC]), "plain")
     _, squad_questions = read_squad(squad_file)
     items += collect(Answerer(load(squad_index), model=Model.neutral()), squad_questions, "squad")
     tune = [it for it in items if it["side"] == "tune"]
@@ -199,6 +202,7 @@ def train(corpus_index: Path, squad_index: Path, squad_file: Path) -> dict[str, 
             "tune_questions": len(tune), "split": "by question, eval/split.py (seed 11, half held out)",
             "data_sha256": {
                 "eval/sets/default.jsonl": sha256(DEFAULT_SET),
+                "eval/sets/offtopic.jsonl": sha256(OFFTOPIC),
                 "eval/sets/normans.json": sha256(squad_file),
                 **{f"corpus/{p.name}": sha256(p) for p in sorted((ROOT / "corpus").glob("*"))},
             },

@@ -101,10 +101,14 @@ class Answerer:
 
     def standalone_query(self, request: AnswerRequest) -> str:
         """The query the answer searches: the follow-up rewrite the reader was most confident in."""
-        return self.best_reading(request).query
+        previous, answer = self._thread(request)
+        return self._pick(request.question, previous, answer, request.top_k)
 
-    def _resolve(self, question: str, previous: str | None, answer: str, top_k: int) -> Reading:
+    def _pick(self, question: str, previous: str | None, answer: str, top_k: int) -> str:
         queries = rewrite_candidates(question, previous, answer, self.index, self._similar)
+        return queries[0] if len(queries) == 1 else self._resolve(queries, top_k).query
+
+    def _resolve(self, queries: list[str], top_k: int) -> Reading:
         if len(queries) == 1:
             return self.read(queries[0], self.index.embed_query(queries[0]), top_k)
         # Every candidate rewrite embedded in one batch: one model call however many candidates.
@@ -113,6 +117,20 @@ class Answerer:
         # Another referent replaces the rule-based one only when the reader is clearly more confident in it.
         best = max(readings[1:], key=lambda r: r.confidence)
         return best if best.confidence > readings[0].confidence + REFERENT_MARGIN else readings[0]
+
+    def _thread(self, request: AnswerRequest) -> tuple[str | None, str]:
+        """The previous question made standalone (each earlier follow-up resolved the same way, so a thread of
+        three or more turns keeps its referent) and the answer given to it."""
+        previous: str | None = None
+        answer = ""
+        for turn in request.history:
+            text = turn.content.strip()
+            if turn.role == "user" and text:
+                previous = text if previous is None else self._pick(text, previous, answer, request.top_k)
+                answer = ""
+            elif turn.role == "assistant":
+                answer = text
+        return previous, answer
 
     def _similar(self, phrase: str, candidates: list[str]) -> list[float]:
         vectors = self.index.embed_queries([phrase, *candidates])
@@ -131,17 +149,9 @@ class Answerer:
         return Reading(query, hits, ranked, probs[order], confidence)
 
     def best_reading(self, request: AnswerRequest) -> Reading:
-        """Resolve each earlier follow-up the same way, so a thread of three or more turns keeps its referent."""
-        previous: str | None = None
-        answer = ""
-        for turn in request.history:
-            text = turn.content.strip()
-            if turn.role == "user" and text:
-                previous = text if previous is None else self._resolve(text, previous, answer, request.top_k).query
-                answer = ""
-            elif turn.role == "assistant":
-                answer = text
-        return self._resolve(request.question, previous, answer, request.top_k)
+        previous, answer = self._thread(request)
+        queries = rewrite_candidates(request.question, previous, answer, self.index, self._similar)
+        return self._resolve(queries, request.top_k)
 
     def answer(self, request: AnswerRequest) -> Answer:
         reading = self.best_reading(request)

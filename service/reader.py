@@ -32,6 +32,7 @@ FEATURES = (
     "sem", "sem_context", "sem_passage", "sem_gap", "cov_sentence", "cov_context", "cov_passage",
     "missing_passage", "missing_corpus", "type_expected", "type_present", "new_name", "rank", "fusion_rel",
     "log_words", "bigrams", "novelty", "best_cov", "best_sem", "missing_context", "missing_context_n", "source_cited",
+    "sem_x_cov", "sem_x_cov_context",
 )
 
 Terms = Callable[[str], list[str]]
@@ -238,6 +239,9 @@ class Features:
                     novelty, 0.0, 0.0,
                     max(absent_here, default=0.0) / (w.max_idf or 1.0), float(len(absent_here)),
                     float(asks_source and bool(self._cited_terms(p.doc_id, int(start), int(end)))),
+                    # Sharing the question's words is not enough ("Human capital ..." for "the capital of
+                    # Japan"): the products only grow when meaning and words agree.
+                    float(sem[i]) * _coverage(q_weight, s_set), sem_context * _coverage(q_weight, context_set),
                 ]))
         if not raw:
             return []

