@@ -76,7 +76,7 @@ class Footnote(BaseModel):
     start: int
     end: int
     citations: list[CitationOut]
-    confidence: float = Field(0.0, description="The reader's probability that this quote answers the question.")
+    confidence: float = Field(default=0.0, description="The reader's probability that this quote answers the question.")
 
     @classmethod
     def of(cls, n: int, document: Document, passage: Passage, start: int, end: int) -> Footnote:
@@ -108,10 +108,13 @@ class PassageOut(BaseModel):
 class Answer(BaseModel):
     answer: str = Field(description="Markdown: quotes, each followed by its [n] footnote marker.")
     grounded: bool = Field(description="False when the documents hold no answer.")
-    confidence: float = Field(0.0, description="The reader's probability (0..1) that the documents answer the "
-                                               "question; below a fitted threshold the answer abstains.")
-    uncertain: bool = Field(False, description="True when it answers with low confidence: the documents may not "
-                                              "answer the question.")
+    confidence: float = Field(
+        default=0.0,
+        description="The reader's probability (0..1) that the documents answer the question; below a fitted "
+                    "threshold the answer abstains.")
+    uncertain: bool = Field(
+        default=False,
+        description="True when it answers with low confidence: the documents may not answer the question.")
     query: str = Field(description="The standalone query that was searched (rewritten for follow-ups).")
     footnotes: list[Footnote]
     passages: list[PassageOut]
