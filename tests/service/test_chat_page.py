@@ -147,6 +147,19 @@ def test_not_found_and_progress_indicator(page: Page, corpus_server: str) -> Non
     expect(reply.get_by_role("link")).to_have_count(0)
 
 
+def test_a_low_confidence_answer_shows_a_warning_once(page: Page, corpus_server: str) -> None:
+    page.goto(corpus_server)
+    body = httpx.post(f"{corpus_server}/answer", json={"question": "What rank did Japan get overall?"}).json()
+    assert body["grounded"] is True and body["uncertain"] is True  # below the fitted confident_from
+    turn = ask(page, "What rank did Japan get overall?")
+    warning = turn.locator(".reply .uncertain")
+    expect(warning).to_have_text("The documents may not answer this question; these are the closest passages.")
+    expect(warning).to_have_attribute("role", "note")
+    # The API text opens with the same warning: the page shows it once, above the quote.
+    expect(turn.locator(".reply")).not_to_contain_text("the closest passages say:")
+    expect(turn.get_by_role("link", name="footnote 1")).to_have_count(1)
+
+
 def test_accessible_names_and_roles(page: Page, corpus_server: str) -> None:
     page.goto(corpus_server)
     box = page.get_by_label("Ask a question")
