@@ -5,14 +5,20 @@ into a JSON ``{"detail": ...}`` with the status code noted below. Anything else 
 
     FootnoteError
     ├── InputError               bad arguments or a path that does not exist          (CLI exit 2, HTTP 422)
-    │   └── NothingIngested      an ingest run that produced no document              (CLI exit 1)
+    │   ├── NothingIngested      an ingest run that produced no document              (CLI exit 1)
+    │   └── IndexBusy            another ingest holds the index's writer lock
     ├── DocumentError            one file that cannot be ingested: skipped with its reason
     │   ├── UnsupportedFormat    a file type Footnote does not read
     │   └── UnreadableDocument   empty, binary, corrupt, or unreadable
     ├── IndexError_              the search index cannot be used
     │   ├── IndexMissing         no index yet: run `footnote ingest`                  (HTTP 503)
     │   └── IndexIncompatible    built by another model/format, or damaged: re-run ingest (HTTP 503)
-    └── NotFound                 an unknown document or passage id                    (HTTP 404)
+    ├── NotFound                 an unknown document or passage id                    (HTTP 404)
+    └── UploadError              an upload or delete the server will not do
+        ├── UploadTooLarge       over FOOTNOTE_MAX_UPLOAD_MB per file or per request  (HTTP 413)
+        ├── UnsupportedUpload    no file in the upload is a format ingest reads       (HTTP 415)
+        ├── ReadOnlyDocument     a corpus document cannot be deleted through the API  (HTTP 409)
+        └── WritesRefused        no API key and not listening on localhost            (HTTP 403)
 """
 
 from __future__ import annotations
@@ -28,6 +34,10 @@ class InputError(FootnoteError):
 
 class NothingIngested(InputError):
     """An ingest run found no document it could read."""
+
+
+class IndexBusy(InputError):
+    """Another ingest is updating the same index right now."""
 
 
 class DocumentError(FootnoteError):
@@ -61,3 +71,23 @@ class IndexIncompatible(IndexError_):
 
 class NotFound(FootnoteError):
     """An id that names nothing."""
+
+
+class UploadError(FootnoteError):
+    """An upload or delete that the server refuses as asked."""
+
+
+class UploadTooLarge(UploadError):
+    """A file or the whole request is over the upload size limit."""
+
+
+class UnsupportedUpload(UploadError):
+    """Nothing in the upload is a format ingest reads."""
+
+
+class ReadOnlyDocument(UploadError):
+    """The document comes from the configured corpus folder, not from an upload."""
+
+
+class WritesRefused(UploadError):
+    """Uploads and deletes are off: no API key is set and the server listens beyond localhost."""

@@ -58,6 +58,8 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [name.strip() for name in value.split(",") if name.strip()]
         return value
+    # Uploads (POST /documents): the limit per file and per request, in MB (10**6 bytes).
+    max_upload_mb: float = Field(default=50, gt=0, description="size limit per uploaded file and per request")
 
     # Answers (service.answer.AnswerSettings). The reader's thresholds are fitted with its weights
     # (service/reader.json, benchmarks/train_reader.py); None keeps the fitted value.

@@ -28,11 +28,19 @@ from footnote.index.embed import Embedder, configured_model_path, expected_model
 from footnote.index.manifest import TEXT_RECIPE, Manifest, read_manifest
 from footnote.index.text import dense_text
 from footnote.index.vectors import FaissStore, VectorStore, store_for
-from footnote.index.writer import Previous, gather_vectors, read_previous, sentence_texts, write_version
+from footnote.index.writer import (
+    Previous,
+    count_missing,
+    gather_vectors,
+    read_previous,
+    sentence_texts,
+    write_version,
+)
 from footnote.ingest.models import Document, Passage
 from footnote.ingest.tokens import WordPieces
 
 PROGRESS_MIN_FILES = 20
+EMBED_SLICE = 64  # texts per embedding call when progress is observed
 CHUNKER = "ingest.chunk/sentences+cl100k"
 
 
@@ -96,6 +104,7 @@ def update_index(
     progress: bool | None = None,
     store: VectorStore | None = None,
     ray: str | None = None,
+    on_progress: Callable[[str, int, int], Any] | None = None,
 ) -> UpdateReport:
     """Make the index at ``index_dir`` hold exactly the supported files under ``paths``.
 
@@ -106,13 +115,21 @@ def update_index(
     inputs. Raises ``InputError`` for a missing path, ``NothingIngested`` when no document results.
     ``store``: where the passage vectors go (``index.vectors``; None: where the current version keeps them,
     FAISS for a new index). ``ray``: a Ray address to embed on (``local`` starts one; ``index.ray_embed``).
+    The managed uploads folder beside the index (``versions.uploads_dir``) is always ingested with ``paths``,
+    so neither an upload nor a CLI run drops the other's documents. ``on_progress(stage, done, total)`` is
+    called with ("parsing", files read, files) and ("embedding", passages embedded, passages to embed)
+    as work advances (a passage's share of the work includes its sentences).
     """
     started = time.perf_counter()
     say: Callable[[str], Any] = echo or (lambda line: None)
     chunking = {"chunk_tokens": int(chunk_tokens), "overlap": int(overlap), "chunker": CHUNKER}
     run_model = _Model(embedder, model_path, embed_batch_size)
-    return _update([Path(p) for p in paths], Path(index_dir), chunking, dense_kind, say, run_model, progress,
-                   started, store, ray)
+    targets = [Path(p) for p in paths]
+    uploads = versions.uploads_dir(Path(index_dir))
+    if uploads.is_dir() and uploads.resolve() not in {t.resolve() for t in targets}:
+        targets.append(uploads)
+    return _update(targets, Path(index_dir), chunking, dense_kind, say, run_model, progress,
+                   started, store, ray, on_progress)
 
 
 class _Model:
@@ -142,8 +159,8 @@ class _Model:
 
 def _update(paths: list[Path], index_dir: Path, chunking: dict[str, Any], dense_kind: str,
             say: Callable[[str], Any], run_model: _Model, progress: bool | None,
-            started: float, vector_store: VectorStore | None, ray: str | None
-            ) -> UpdateReport:
+            started: float, vector_store: VectorStore | None, ray: str | None,
+            on_progress: Callable[[str, int, int], Any] | None = None) -> UpdateReport:
     for path in paths:
         if not path.exists():
             raise InputError(f"{path} does not exist")
@@ -158,7 +175,8 @@ def _update(paths: list[Path], index_dir: Path, chunking: dict[str, Any], dense_
         if vector_store is None:
             vector_store = store_for(prev.manifest) if prev is not None else FaissStore()
         vector_store.prepare(index_dir, prev.manifest if prev is not None else None, say)
-        sources, skipped = _collect(paths, prev, reuse_passages, chunking, run_model.word_pieces(), say, progress)
+        sources, skipped = _collect(paths, prev, reuse_passages, chunking, run_model.word_pieces(), say, progress,
+                                    on_progress)
         if not sources:
             where = ", ".join(str(p) for p in paths)
             raise NothingIngested(
@@ -180,24 +198,46 @@ def _update(paths: list[Path], index_dir: Path, chunking: dict[str, Any], dense_
             return UpdateReport(version=prev.manifest.version, up_to_date=True,
                                 seconds=time.perf_counter() - started, **common)  # type: ignore[arg-type]
 
+        cache = prev if prev is not None and reuse_vectors else None
+        doc_by_id = {d.doc_id: d for d in documents}
+        p_texts = [dense_text(p) for p in passages]
+        s_texts, s_offsets = sentence_texts(doc_by_id, passages)
+        # Progress counts passages to embed; each one's share of the work includes its sentences.
+        new_passages = count_missing(p_texts, cache.passage_rows if cache else {})
+        work = [0, new_passages + count_missing(s_texts, cache.sentence_rows if cache else {})]
+
+        def report_embedding() -> None:
+            if on_progress is not None:
+                on_progress("embedding", new_passages * work[0] // max(1, work[1]), new_passages)
+
         def embed(texts: Sequence[str], desc: str) -> np.ndarray:
+            if on_progress is not None and ray is None:
+                # Slices, so progress moves and a question's embedding waits for one slice at most.
+                parts: list[np.ndarray] = []
+                for lo in range(0, len(texts), EMBED_SLICE):
+                    parts.append(embed_all(texts[lo:lo + EMBED_SLICE], desc))
+                    work[0] += len(parts[-1])
+                    report_embedding()
+                joined: np.ndarray = np.concatenate(parts) if parts else embed_all(texts, desc)
+                return joined
+            return embed_all(texts, desc)
+
+        def embed_all(texts: Sequence[str], desc: str) -> np.ndarray:
             if ray is not None:
                 from footnote.index.ray_embed import embed_for_index
 
                 return embed_for_index(texts, ray, run_model.folder, model_sha, desc, say)
             return run_model.get().embed(texts, progress=progress, desc=desc)
 
-        cache = prev if prev is not None and reuse_vectors else None
         if cache is not None:
             dim = cache.manifest.dim
         else:
             dim = run_model.get().dim
-        p_vecs, p_new = gather_vectors([dense_text(p) for p in passages],
+        report_embedding()
+        p_vecs, p_new = gather_vectors(p_texts,
                                        cache.passage_rows if cache else {},
                                        cache.passage_vectors if cache else None,
                                        embed, dim, "embedding passages")
-        doc_by_id = {d.doc_id: d for d in documents}
-        s_texts, s_offsets = sentence_texts(doc_by_id, passages)
         s_vecs, s_new = gather_vectors(s_texts, cache.sentence_rows if cache else {},
                                        cache.sentence_vectors if cache else None,
                                        embed, dim, "embedding sentences")
@@ -206,19 +246,24 @@ def _update(paths: list[Path], index_dir: Path, chunking: dict[str, Any], dense_
         embedded_docs |= {passages[int(np.searchsorted(s_offsets, i, side="right")) - 1].doc_id for i in s_new}
 
         name, tmp = versions.new_build_folder(index_dir)
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        uploads = versions.uploads_dir(index_dir).resolve()
         published = False
         try:
             manifest = Manifest(
-                version=name, created=datetime.now(UTC).isoformat(timespec="seconds"),
+                version=name, created=now,
                 model={**model, "sha256": model_sha}, chunking=chunking,
                 bm25={"library": "bm25s", "method": "lucene", "k1": 1.5, "b": 0.75,
                       "tokens": "nfkd-fold, \\w\\w+, bm25s english stop words, snowball english"},
                 counts={"documents": len(documents), "passages": len(passages), "sentences": len(s_texts)},
                 documents=[
                     {"doc_id": s.document.doc_id, "path": s.document.path, "source": str(s.file.resolve()),  # type: ignore[union-attr]
-                     "root": str(s.root.resolve()), "sha256": s.sha256, "passages": len(s.passages or [])}
+                     "root": str(s.root.resolve()), "sha256": s.sha256, "passages": len(s.passages or []),
+                     "added": _added(prev, s, now)}
                     for s in sources
                 ],
+                # The paths given (the managed uploads folder apart), so the server can ingest them again.
+                sources=[str(p.resolve()) for p in paths if p.resolve() != uploads],
             )
             write_version(tmp, manifest, documents, passages, p_vecs, s_vecs, s_offsets, vector_store, index_dir,
                           dense_kind, say)
@@ -237,6 +282,12 @@ def _update(paths: list[Path], index_dir: Path, chunking: dict[str, Any], dense_
             embedded_passages=len(p_new), embedded_sentences=len(s_new),
             reused_passages=len(passages) - len(p_new), rebuild_reason=reason,
             seconds=time.perf_counter() - started, **common)  # type: ignore[arg-type]
+
+
+def _added(prev: Previous | None, src: _Source, now: str) -> str:
+    """When the document first entered the index: kept from the previous version, else now."""
+    entry = prev.entries.get(str(src.file.resolve())) if prev is not None else None
+    return str(entry.get("added") or now) if entry is not None else now
 
 
 def _previous(index_dir: Path, chunking: dict[str, Any], model_sha: str,
@@ -266,7 +317,8 @@ def _previous(index_dir: Path, chunking: dict[str, Any], model_sha: str,
 
 
 def _collect(paths: Sequence[Path], prev: Previous | None, reuse: bool, chunking: dict[str, Any],
-             word_pieces: WordPieces, say: Callable[[str], Any], progress: bool | None
+             word_pieces: WordPieces, say: Callable[[str], Any], progress: bool | None,
+             on_progress: Callable[[str, int, int], Any] | None = None
              ) -> tuple[list[_Source], list[tuple[str, str]]]:
     """Every file to index, parsed and chunked unless the previous version already has it unchanged."""
     from tqdm import tqdm
@@ -310,8 +362,10 @@ def _collect(paths: Sequence[Path], prev: Previous | None, reuse: bool, chunking
         if sha is not None and (sha not in keeper or (indexed(file, sha) and not indexed(keeper[sha], sha))):
             keeper[sha] = file
     show = len(found) > PROGRESS_MIN_FILES if progress is None else progress
-    for file, root in tqdm(found, desc="parsing", unit="file", disable=not show, file=sys.stderr,
-                           mininterval=0.5, leave=False):
+    for done, (file, root) in enumerate(tqdm(found, desc="parsing", unit="file", disable=not show,
+                                             file=sys.stderr, mininterval=0.5, leave=False)):
+        if on_progress is not None:
+            on_progress("parsing", done, len(found))
         sha = hashes.get(file)
         if sha is None:
             continue

@@ -42,9 +42,11 @@ class Manifest:
     bm25: dict[str, Any]
     rows: str = ROWS
     counts: dict[str, int]  # documents, passages, sentences
-    documents: list[dict[str, Any]]  # doc_id, path, source, root, sha256, passages
+    documents: list[dict[str, Any]]  # doc_id, path, source, root, sha256, passages, added (ISO 8601 UTC)
     dense: dict[str, Any] = field(default_factory=dict)  # the vector store's section: {"store": ..., ...}
     files: dict[str, int] = field(default_factory=dict)  # every other file of the folder -> its size
+    # The paths the ingest was given, the managed uploads folder apart (None: an index from before this field).
+    sources: list[str] | None = None
 
     @property
     def store(self) -> str:

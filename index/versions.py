@@ -7,6 +7,7 @@ Layout (``index_dir`` = ``.footnote/index``)::
     .footnote/index.versions/v000004/             the current version
     .footnote/index.versions/.tmp-v000005-1234/   a build in progress (removed if it never finishes)
     .footnote/index.versions/.lock                one writer at a time
+    .footnote/index.uploads/                      documents uploaded through the API, ingested with the corpus
 
 A version folder is complete before it gets its final name, and the symlink moves only after that, so
 a kill at any moment leaves ``index_dir`` pointing at a complete index.
@@ -23,7 +24,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from footnote.errors import InputError
+from footnote.errors import IndexBusy, InputError
 
 _VERSION = re.compile(r"^v(\d{6,})$")
 _BUILD = re.compile(r"^\.tmp-v\d{6,}-(\d+)$")
@@ -32,6 +33,11 @@ MANIFEST = "manifest.json"
 
 def versions_dir(index_dir: Path) -> Path:
     return index_dir.parent / f"{index_dir.name}.versions"
+
+
+def uploads_dir(index_dir: Path) -> Path:
+    """The managed folder of uploaded documents, beside the index; always ingested with the corpus."""
+    return index_dir.parent / f"{index_dir.name}.uploads"
 
 
 def resolve(index_dir: Path) -> Path | None:
@@ -74,7 +80,7 @@ def writer_lock(index_dir: Path) -> Iterator[None]:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
-            raise InputError(f"another `footnote ingest` is updating {index_dir}; wait for it to finish") from exc
+            raise IndexBusy(f"another `footnote ingest` is updating {index_dir}; wait for it to finish") from exc
         try:
             yield
         finally:

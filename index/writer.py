@@ -87,6 +87,11 @@ def gather_vectors(texts: Sequence[str], cache: dict[bytes, int], stored: np.nda
     return out, [i for positions in missing.values() for i in positions]
 
 
+def count_missing(texts: Sequence[str], cache: dict[bytes, int]) -> int:
+    """How many distinct ``texts`` ``gather_vectors`` would embed (none of them cached)."""
+    return len({key for key in map(text_key, texts) if key not in cache})
+
+
 def sentence_texts(documents: dict[str, Document], passages: Sequence[Passage]) -> tuple[list[str], np.ndarray]:
     texts: list[str] = []
     offsets = np.zeros(len(passages) + 1, dtype=np.int64)

@@ -13,7 +13,8 @@ from footnote import __version__
 from footnote.index.vectors import choose_store
 from footnote.service import errors, schema
 from footnote.service.guard import BodyLimit, RequestGuard
-from footnote.service.routes import answer, docs, documents, health, search
+from footnote.service.jobs import JobRunner
+from footnote.service.routes import answer, docs, documents, health, search, uploads
 from footnote.service.state import IndexHolder
 from footnote.settings import Settings
 
@@ -27,6 +28,8 @@ requires `Authorization: Bearer <key>`. Errors are JSON: `{"detail": "what to fi
 OpenAI's shape, `{"error": {"message", "type", "param", "code"}}`, and every invalid request there is 400.
 Checks run in this order: Host header (400), path and method (404, 405), API key (401), content type (415),
 body size (413, over `FOOTNOTE_MAX_BODY_KB`), JSON syntax (400), fields (422).
+Uploads and deletes (`POST /documents`, `DELETE /documents/{doc_id}`) need that key, or, without one, a
+server listening on localhost; an upload's body may be up to `FOOTNOTE_MAX_UPLOAD_MB`.
 """
 
 
@@ -41,14 +44,17 @@ def create_app(index_dir: Path | None = None, settings: Settings | None = None,
                          embed_batch_size=settings.embed_batch_size, answer=settings.answer(),
                          fusion=settings.fusion(), store=choose_store(settings.store, settings.milvus_uri),
                          poll_seconds=poll_seconds)
+    jobs = JobRunner(holder, settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         logging.getLogger("footnote.service").setLevel(logging.INFO)
         holder.start()
+        jobs.start()
         try:
             yield
         finally:
+            jobs.stop()
             holder.stop()
 
     # The docs are served offline by routes.docs, not from FastAPI's CDN-backed pages.
@@ -56,8 +62,9 @@ def create_app(index_dir: Path | None = None, settings: Settings | None = None,
                   docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.holder = holder
+    app.state.jobs = jobs
     errors.install(app)
-    for module in (health, answer, search, documents, docs):
+    for module in (health, answer, search, documents, uploads, docs):
         app.include_router(module.router)
     _include_optional(app)
     app.add_middleware(RequestGuard, settings=settings, body_limits=body_limits(settings))
@@ -67,7 +74,7 @@ def create_app(index_dir: Path | None = None, settings: Settings | None = None,
 
 def body_limits(settings: Settings) -> dict[str, BodyLimit]:
     """Routes whose bodies may be larger than FOOTNOTE_MAX_BODY_KB, by path template (uploads)."""
-    return {}
+    return {"/documents": uploads.body_limit(settings)}
 
 
 def _include_optional(app: FastAPI) -> None:

@@ -8,8 +8,10 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from footnote.errors import WritesRefused
 from footnote.index.store import Index
 from footnote.service.answer import Answerer
+from footnote.service.jobs import JobRunner
 from footnote.service.state import IndexHolder
 from footnote.settings import Settings
 
@@ -65,8 +67,38 @@ def require_api_key(
         )
 
 
+LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
+def get_jobs(request: Request) -> JobRunner:
+    jobs: JobRunner = request.app.state.jobs
+    return jobs
+
+
+def require_write_access(
+    request: Request,
+    settings: Annotated[Settings, Depends(get_settings_dep)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """Uploads and deletes: the API key when one is set; without one, only a server listening on localhost
+    takes them, and only from its own pages (a cross-site form post must not add documents)."""
+    if settings.api_key:
+        require_api_key(settings, credentials)
+        return
+    host = settings.host  # the address `footnote serve` binds
+    if host not in LOOPBACK and not host.startswith("127."):
+        raise WritesRefused(
+            f"uploads and deletes are off: this server listens on {host} and FOOTNOTE_API_KEY is not set; "
+            "set FOOTNOTE_API_KEY (and send `Authorization: Bearer <key>`) or listen on 127.0.0.1")
+    origin = request.headers.get("origin")
+    if origin is not None and origin.split("://", 1)[-1] != request.headers.get("host"):
+        raise WritesRefused(f"cross-site request from {origin} refused: upload from this server's own page")
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 HolderDep = Annotated[IndexHolder, Depends(get_holder)]
 IndexDep = Annotated[Index, Depends(get_index)]
 AnswererDep = Annotated[Answerer, Depends(get_answerer)]
 ApiKey = Depends(require_api_key)
+JobsDep = Annotated[JobRunner, Depends(get_jobs)]
+WriteAccess = Depends(require_write_access)

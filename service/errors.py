@@ -18,7 +18,16 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
 
-from footnote.errors import FootnoteError, IndexError_, InputError, NotFound
+from footnote.errors import (
+    FootnoteError,
+    IndexError_,
+    InputError,
+    NotFound,
+    ReadOnlyDocument,
+    UnsupportedUpload,
+    UploadTooLarge,
+    WritesRefused,
+)
 from footnote.service.models import ErrorResponse, OpenAIErrorResponse
 
 log = logging.getLogger("footnote.service")
@@ -45,7 +54,8 @@ OPENAI_ERRORS: dict[int | str, dict[str, Any]] = {
 # Any route, even /healthz: a Host header this server does not answer to.
 HOST_ERROR: dict[int | str, dict[str, Any]] = {400: ERROR_RESPONSES[400]}
 
-_STATUS = ((NotFound, 404), (IndexError_, 503), (InputError, 422))
+_STATUS = ((NotFound, 404), (IndexError_, 503), (InputError, 422), (UploadTooLarge, 413),
+           (UnsupportedUpload, 415), (ReadOnlyDocument, 409), (WritesRefused, 403))
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:

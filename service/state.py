@@ -39,6 +39,7 @@ class IndexHolder:
         self._error: IndexError_ | None = None
         self._version: str | None = None
         self._lock = threading.Lock()
+        self._refresh_lock = threading.Lock()  # the watcher and an upload job may both refresh
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._embedder: Embedder | None = None
@@ -64,6 +65,10 @@ class IndexHolder:
 
     def refresh(self) -> bool:
         """Load the index if its version changed; True when a new one was swapped in."""
+        with self._refresh_lock:
+            return self._refresh()
+
+    def _refresh(self) -> bool:
         from footnote.index.embed import get_embedder
         from footnote.index.store import current_version, load
 

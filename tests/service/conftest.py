@@ -22,8 +22,8 @@ def live_server(index_dir: Path, api_key: str | None = None, **settings: object)
     from footnote.settings import Settings
 
     # Explicit settings: a module-scoped server starts before the per-test environment isolation.
-    app = create_app(index_dir=index_dir, settings=Settings(index_dir=index_dir, api_key=api_key,
-                                                                    **settings))  # type: ignore[arg-type]
+    config = Settings(index_dir=index_dir, api_key=api_key, **settings)  # type: ignore[arg-type]
+    app = create_app(index_dir=index_dir, settings=config)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))  # bound before the server starts: no race for the port
     port = sock.getsockname()[1]

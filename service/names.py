@@ -1,0 +1,73 @@
+"""Safe, unique names for uploaded files: no path traversal, no hidden files, no clash with what is there.
+
+A name as sent (``../../x.txt``, ``C:\\Users\\me\\Report.PDF``) keeps only its last component, with
+anything but letters, digits, ``.``, ``-``, ``_`` and spaces replaced, no leading dots (ingest skips hidden
+files) and a lower-case extension. A name already taken by another file, or whose document id would be
+another document's, gets ``-2``, ``-3``, ... before its extension; the same bytes are stored once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from footnote.service.jobs import FileResult
+
+MAX_STEM = 100
+_UNSAFE = re.compile(r"[^\w.\- ]+")
+
+
+def safe_name(raw: str) -> str:
+    """The last path component of ``raw``, made safe to store (never empty, never hidden)."""
+    name = unicodedata.normalize("NFC", raw.replace("\\", "/").rsplit("/", 1)[-1])
+    name = _UNSAFE.sub("-", name)
+    name = re.sub(r"\s+", " ", name).strip(" .-")
+    stem, dot, ext = name.rpartition(".")
+    if not dot:
+        stem, ext = name, ""
+    stem = stem.strip(" .-")[:MAX_STEM].strip(" .-") or "upload"
+    return f"{stem}.{ext.lower()}" if ext else stem
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class NameBook:
+    """What is taken: files in the index and in queued jobs, their document ids and contents."""
+
+    def __init__(self, entries: list[dict[str, Any]], active: list[FileResult]) -> None:
+        from footnote.ingest.documents import slug
+
+        self._slug = slug
+        self.names: set[str] = {str(e["path"]) for e in entries} | {f.stored_as for f in active if f.stored_as}
+        self.ids: set[str] = {str(e["doc_id"]) for e in entries} | {slug(n) for n in self.names}
+        self.contents: dict[str, str] = {str(e["sha256"]): str(e["path"]) for e in entries}
+        self.contents.update({f.sha256: f.stored_as for f in active if f.sha256 and f.stored_as})
+
+    def safe(self, raw: str) -> str:
+        return safe_name(raw)
+
+    def same_content(self, sha256: str) -> str | None:
+        """The document already holding these bytes, if any."""
+        return self.contents.get(sha256)
+
+    def claim(self, name: str, sha256: str) -> str:
+        """A free name for ``name`` (taken from now on)."""
+        stem, ext = Path(name).stem, Path(name).suffix
+        candidate, n = name, 1
+        while candidate in self.names or self._slug(candidate) in self.ids:
+            n += 1
+            candidate = f"{stem}-{n}{ext}"
+        self.names.add(candidate)
+        self.ids.add(self._slug(candidate))
+        self.contents[sha256] = candidate
+        return candidate
