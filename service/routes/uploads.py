@@ -66,6 +66,10 @@ async def upload_documents(request: Request, jobs: JobsDep, settings: SettingsDe
     from starlette.datastructures import UploadFile
     from starlette.formparsers import MultiPartException, MultiPartParser
 
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype != "multipart/form-data":
+        got = ctype or "none"
+        raise UnsupportedUpload(f"send the files as `multipart/form-data`, one `files` part each (got {got})")
     limit = int(settings.max_upload_mb * 1e6)
     shown = f"{settings.max_upload_mb:g} MB"
     too_big = f"the upload is over the limit of {shown} per request (FOOTNOTE_MAX_UPLOAD_MB)"
