@@ -30,6 +30,8 @@ MEDIA_TYPES = {
     "index.html": "text/html; charset=utf-8",
     "app.js": "text/javascript; charset=utf-8",
     "app.css": "text/css; charset=utf-8",
+    "documents.js": "text/javascript; charset=utf-8",
+    "documents.css": "text/css; charset=utf-8",
     "favicon.svg": "image/svg+xml",
 }
 

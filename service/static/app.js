@@ -28,6 +28,8 @@
   let turns = load();
   let busy = false;
   const documents = new Map(); // doc_id -> Promise<document>
+  // documents.js says when an upload or delete changed the index: a cached document may be stale.
+  document.addEventListener("footnote:documents-changed", () => documents.clear());
 
   // -- DOM helpers: text only ------------------------------------------------------------------
 
