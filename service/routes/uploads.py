@@ -7,7 +7,7 @@ and ingested in the background by ``service.jobs.JobRunner``; the reply is ``202
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from pathlib import PurePath
+from pathlib import Path
 from typing import IO, Any
 
 from fastapi import APIRouter, Request
@@ -103,8 +103,8 @@ async def upload_documents(request: Request, jobs: JobsDep, settings: SettingsDe
         if total > limit:
             raise UploadTooLarge(f"the files add up to {_mb(total)}, over the limit of {shown} per request "
                                  "(FOOTNOTE_MAX_UPLOAD_MB)")
-        if not any(PurePath(safe_name(name)).suffix.lower() in FORMATS for name, _ in files):
-            reasons = "; ".join(f"{name}: {unsupported_reason(PurePath(safe_name(name)))}" for name, _ in files)
+        if not any(Path(safe_name(name)).suffix.lower() in FORMATS for name, _ in files):
+            reasons = "; ".join(f"{name}: {unsupported_reason(Path(safe_name(name)))}" for name, _ in files)
             raise UnsupportedUpload(f"nothing to ingest ({reasons}): upload {', '.join(sorted(FORMATS))} files")
         handles: list[tuple[str, IO[bytes]]] = [(name, upload.file) for name, upload in files]
         job = await run_in_threadpool(jobs.submit_upload, handles)
