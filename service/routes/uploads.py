@@ -32,7 +32,7 @@ UPLOAD_BODY = {
     "required": True,
     "content": {"multipart/form-data": {"schema": {
         "type": "object", "required": ["files"],
-        "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}},
+        "properties": {"files": {"type": "array", "minItems": 1, "items": {"type": "string", "format": "binary"}}},
     }}},
 }
 WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -29,7 +29,10 @@ def api_url(corpus_index: Path) -> Iterator[str]:
 
 def test_the_server_does_what_its_schema_says(api_url: str) -> None:
     schema = schemathesis.openapi.from_url(f"{api_url}/openapi.json")
-    operations = [result.ok() for result in schema.get_all_operations()]
+    # POST /documents is left out: an accepted upload would change the session's shared index, which every
+    # other test reads; tests/service/test_uploads_api.py covers it against an index of its own.
+    operations = [op for op in (result.ok() for result in schema.get_all_operations())
+                  if op.label != "POST /documents"]
     assert len(operations) >= 9  # answer, search, documents, health, the OpenAI API
     failures: list[str] = []
     for operation in operations:
