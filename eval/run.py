@@ -343,7 +343,8 @@ def run_cli(sets: list[Path], index_dir: Path, modes: list[str], report_dir: Pat
         if sets:
             raise InputError("give either eval sets or --beir, not both")
         result = run_beir(beir_dir, modes=modes, chunk_tokens=settings.chunk_tokens,
-                          overlap=settings.chunk_overlap, model_path=settings.model_path, echo=echo)
+                          overlap=settings.chunk_overlap, model_path=settings.model_path, echo=echo,
+                          fusion=settings.fusion_params())
         echo(format_beir(result))
         if report_dir is not None:
             report_dir.mkdir(parents=True, exist_ok=True)
@@ -359,7 +360,7 @@ def run_cli(sets: list[Path], index_dir: Path, modes: list[str], report_dir: Pat
         report = run_squad(squad_file, modes, settings=settings)
     else:
         report = run_eval(sets, index_dir, modes, model_path=settings.model_path, store=store,
-                          fusion=settings.fusion(), answer_settings=settings.answer())
+                          fusion=settings.fusion_params(), answer_settings=settings.answer())
     if old is not None:
         report["compare"] = compare(old, report)
     echo(format_table(report))

@@ -124,7 +124,7 @@ def run_squad(path: Path, modes: Sequence[str], settings: Settings | None = None
     s = settings or Settings()
     files, questions = read_squad(path)
     with tempfile.TemporaryDirectory(prefix="footnote-squad-") as tmp:
-        index = load(squad_index(files, workdir or Path(tmp), s), model_path=s.model_path, fusion=s.fusion())
+        index = load(squad_index(files, workdir or Path(tmp), s), model_path=s.model_path, fusion=s.fusion_params())
         config = {"sets": [str(path)], "format": "squad2", "documents": sorted(files)}
         return evaluate_index(index, questions, modes=modes, config=config, matching="squad",
-                              fusion=s.fusion(), answer_settings=s.answer())
+                              fusion=s.fusion_params(), answer_settings=s.answer())

@@ -57,7 +57,7 @@ def _settings(**options: Any) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         name = "FOOTNOTE_" + "_".join(str(p) for p in first["loc"]).upper()
-        raise InputError(f"{name}: {first['msg']}") from None
+        raise InputError(f"{name}: {first['msg'].removeprefix('Value error, ')}") from None
     given = {name: value for name, value in options.items() if value is not None}
     return settings.model_copy(update=given) if given else settings
 
@@ -136,6 +136,16 @@ def ingest(
     )
     if not quiet:
         click.echo(report.summary())
+        if report.fusion is not None:
+            from footnote.index.fit import summary
+
+            fitted = report.fusion_refit and report.fusion.fitted
+            how = f" (fitted in {report.fit_seconds:.2f} s)" if fitted else "" if report.up_to_date \
+                or report.fusion_refit else " (kept: the corpus changed too little to re-fit)"
+            click.echo(summary(report.fusion) + how)
+            pin = settings.fusion_params()
+            if pin is not None:
+                click.echo(f"fusion pinned by FOOTNOTE_FUSION={settings.fusion}: searches use {pin.describe()}")
 
 
 @main.command()
@@ -155,7 +165,8 @@ def search(query: str, index_dir: Path | None, mode: str, k: int, as_json: bool,
     settings = _settings(index_dir=index_dir, store=store, milvus_uri=milvus_uri)
     if not query.strip():
         raise InputError("the query is empty: give some words to search for")
-    idx = load(settings.index_dir, model_path=settings.model_path, fusion=settings.fusion(), store=_store(settings))
+    idx = load(settings.index_dir, model_path=settings.model_path, fusion=settings.fusion_params(),
+               store=_store(settings))
     hits = idx.retriever(mode).search(query, k)
     if as_json:
         click.echo(json.dumps([hit.to_dict() for hit in hits], ensure_ascii=False, indent=2))
@@ -209,7 +220,8 @@ def ask(question: str, index_dir: Path | None, history_file: Path | None, top_k:
         except (ValueError, TypeError) as exc:
             raise InputError(f"{history_file}: not a JSON list of {{role, content}} turns ({exc})") from exc
     request = AnswerRequest(question=question, history=history, top_k=top_k)
-    index = load(settings.index_dir, model_path=settings.model_path, fusion=settings.fusion(), store=_store(settings))
+    index = load(settings.index_dir, model_path=settings.model_path, fusion=settings.fusion_params(),
+                 store=_store(settings))
     answer = Answerer(index, settings.answer()).answer(request)
     if as_json:
         click.echo(answer.model_dump_json(indent=2))

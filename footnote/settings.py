@@ -71,18 +71,36 @@ class Settings(BaseSettings):
                                            description="every further quote's probability must reach this")
     answer_max_quotes: int = Field(default=3, ge=1, le=10, description="quotes (footnotes) per answer at most")
 
-    # Hybrid retrieval: weighted reciprocal-rank fusion (index.hybrid.FusionParams).
+    # Hybrid retrieval (index.hybrid): "auto" uses the convex weights fitted to the corpus at ingest
+    # (index.fit); "rrf" pins weighted reciprocal-rank fusion with the four knobs below; "0.3,0.7" pins
+    # convex weights dense,bm25 (read to fusion_depth).
+    fusion: str = "auto"
     fusion_k0: float = Field(default=60.0, gt=0)
     fusion_dense_weight: float = Field(default=1.0, ge=0)
     fusion_bm25_weight: float = Field(default=1.0, ge=0)
     fusion_depth: int = Field(default=50, ge=1, description="how deep each ranking is read")
 
-    def fusion(self) -> FusionParams:
-        """The hybrid fusion parameters these settings name."""
-        from footnote.index.hybrid import FusionParams
+    @field_validator("fusion")
+    @classmethod
+    def _fusion_is_known(cls, value: str) -> str:
+        from footnote.index.hybrid import pinned
 
-        return FusionParams(k0=self.fusion_k0, dense_weight=self.fusion_dense_weight,
-                            bm25_weight=self.fusion_bm25_weight, depth=self.fusion_depth)
+        pinned(value)  # ValueError names the problem
+        return value
+
+    def fusion_params(self) -> FusionParams | None:
+        """The hybrid fusion ``FOOTNOTE_FUSION`` pins, or None: the one fitted to the index at ingest."""
+        from dataclasses import replace
+
+        from footnote.index.hybrid import pinned
+
+        params = pinned(self.fusion)
+        if params is None:
+            return None
+        if params.method == "rrf":
+            return replace(params, k0=self.fusion_k0, dense_weight=self.fusion_dense_weight,
+                           bm25_weight=self.fusion_bm25_weight, depth=self.fusion_depth)
+        return replace(params, depth=self.fusion_depth)
 
     def answer(self) -> AnswerSettings:
         """The answer step's knobs these settings name (the rest keep their calibrated defaults)."""

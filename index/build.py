@@ -25,6 +25,7 @@ import numpy as np
 from footnote.errors import DocumentError, IndexError_, InputError, NothingIngested
 from footnote.index import versions
 from footnote.index.embed import Embedder, configured_model_path, expected_model_sha256, get_embedder
+from footnote.index.hybrid import FusionFit
 from footnote.index.manifest import TEXT_RECIPE, Manifest, read_manifest
 from footnote.index.text import dense_text
 from footnote.index.vectors import FaissStore, VectorStore, store_for
@@ -34,6 +35,7 @@ from footnote.index.writer import (
     gather_vectors,
     read_previous,
     sentence_texts,
+    text_key,
     write_version,
 )
 from footnote.ingest.models import Document, Passage
@@ -64,6 +66,9 @@ class UpdateReport:
     up_to_date: bool = False
     rebuild_reason: str | None = None  # why nothing could be reused, if so
     seconds: float = 0.0
+    fusion: FusionFit | None = None  # the manifest's fusion: fitted weights and their evidence
+    fusion_refit: bool = False  # fitted this run (else carried over from the previous version)
+    fit_seconds: float = 0.0  # of ``seconds``, the time the fit took
 
     def summary(self) -> str:
         skipped = f"; {len(self.skipped)} file{'s' if len(self.skipped) != 1 else ''} skipped" \
@@ -105,6 +110,7 @@ def update_index(
     store: VectorStore | None = None,
     ray: str | None = None,
     on_progress: Callable[[str, int, int], Any] | None = None,
+    sentences: bool = True,
 ) -> UpdateReport:
     """Make the index at ``index_dir`` hold exactly the supported files under ``paths``.
 
@@ -129,7 +135,7 @@ def update_index(
     if uploads.is_dir() and uploads.resolve() not in {t.resolve() for t in targets}:
         targets.append(uploads)
     return _update(targets, Path(index_dir), chunking, dense_kind, say, run_model, progress,
-                   started, store, ray, on_progress)
+                   started, store, ray, on_progress, sentences)
 
 
 class _Model:
@@ -160,7 +166,7 @@ class _Model:
 def _update(paths: list[Path], index_dir: Path, chunking: dict[str, Any], dense_kind: str,
             say: Callable[[str], Any], run_model: _Model, progress: bool | None,
             started: float, vector_store: VectorStore | None, ray: str | None,
-            on_progress: Callable[[str, int, int], Any] | None = None) -> UpdateReport:
+            on_progress: Callable[[str, int, int], Any] | None = None, sentences: bool = True) -> UpdateReport:
     for path in paths:
         if not path.exists():
             raise InputError(f"{path} does not exist")
@@ -182,8 +188,8 @@ def _update(paths: list[Path], index_dir: Path, chunking: dict[str, Any], dense_
             raise NothingIngested(
                 f"nothing to index in {where}: " + (f"all {_n(len(skipped), 'file')} skipped"
                                                     if skipped else "no supported files found"))
-        removed = tuple(sorted(e["path"] for src, e in (prev.entries.items() if prev else [])
-                               if src not in {str(s.file.resolve()) for s in sources}))
+        present = {str(s.file.resolve()) for s in sources}  # once: per entry it made re-ingests quadratic
+        removed = tuple(sorted(e["path"] for src, e in (prev.entries.items() if prev else []) if src not in present))
         unchanged = tuple(s.document.path for s in sources if s.status == "unchanged")  # type: ignore[union-attr]
         new = tuple(s.document.path for s in sources if s.status == "new")  # type: ignore[union-attr]
         changed = tuple(s.document.path for s in sources if s.status == "changed")  # type: ignore[union-attr]
@@ -193,15 +199,17 @@ def _update(paths: list[Path], index_dir: Path, chunking: dict[str, Any], dense_
                       changed=changed, removed=removed, unchanged=unchanged, skipped=tuple(skipped))
         if prev is not None and reuse_vectors and not new and not changed and not removed \
                 and prev.manifest.dense.get("requested") == dense_kind and vector_store.holds(prev.manifest) \
+                and prev.manifest.sentence_vectors == sentences and prev.manifest.fusion is not None \
                 and [e["source"] for e in prev.manifest.documents] \
                 == [str(s.file.resolve()) for s in sources]:
-            return UpdateReport(version=prev.manifest.version, up_to_date=True,
+            return UpdateReport(version=prev.manifest.version, up_to_date=True, fusion=prev.manifest.fusion,
                                 seconds=time.perf_counter() - started, **common)  # type: ignore[arg-type]
 
         cache = prev if prev is not None and reuse_vectors else None
         doc_by_id = {d.doc_id: d for d in documents}
         p_texts = [dense_text(p) for p in passages]
-        s_texts, s_offsets = sentence_texts(doc_by_id, passages)
+        s_texts, s_offsets = sentence_texts(doc_by_id, passages) if sentences \
+            else ([], np.zeros(len(passages) + 1, dtype=np.int64))
         # Progress counts passages to embed; each one's share of the work includes its sentences.
         new_passages = count_missing(p_texts, cache.passage_rows if cache else {})
         work = [0, new_passages + count_missing(s_texts, cache.sentence_rows if cache else {})]
@@ -245,6 +253,10 @@ def _update(paths: list[Path], index_dir: Path, chunking: dict[str, Any], dense_
         embedded_docs = {passages[i].doc_id for i in p_new}
         embedded_docs |= {passages[int(np.searchsorted(s_offsets, i, side="right")) - 1].doc_id for i in s_new}
 
+        fit_started = time.perf_counter()
+        fusion, refit = _fusion(prev if cache is not None else None, doc_by_id, passages, p_vecs, s_vecs, s_offsets,
+                                sentences, lambda texts: embed(texts, "fitting fusion"))
+        fit_seconds = time.perf_counter() - fit_started
         name, tmp = versions.new_build_folder(index_dir)
         now = datetime.now(UTC).isoformat(timespec="seconds")
         uploads = versions.uploads_dir(index_dir).resolve()
@@ -256,6 +268,7 @@ def _update(paths: list[Path], index_dir: Path, chunking: dict[str, Any], dense_
                 bm25={"library": "bm25s", "method": "lucene", "k1": 1.5, "b": 0.75,
                       "tokens": "nfkd-fold, \\w\\w+, bm25s english stop words, snowball english"},
                 counts={"documents": len(documents), "passages": len(passages), "sentences": len(s_texts)},
+                sentence_vectors=sentences, fusion=fusion,
                 documents=[
                     {"doc_id": s.document.doc_id, "path": s.document.path, "source": str(s.file.resolve()),  # type: ignore[union-attr]
                      "root": str(s.root.resolve()), "sha256": s.sha256, "passages": len(s.passages or []),
@@ -281,6 +294,7 @@ def _update(paths: list[Path], index_dir: Path, chunking: dict[str, Any], dense_
             version=name, embedded_documents=tuple(sorted(doc_by_id[d].path for d in embedded_docs)),
             embedded_passages=len(p_new), embedded_sentences=len(s_new),
             reused_passages=len(passages) - len(p_new), rebuild_reason=reason,
+            fusion=fusion, fusion_refit=refit, fit_seconds=fit_seconds,
             seconds=time.perf_counter() - started, **common)  # type: ignore[arg-type]
 
 
@@ -288,6 +302,22 @@ def _added(prev: Previous | None, src: _Source, now: str) -> str:
     """When the document first entered the index: kept from the previous version, else now."""
     entry = prev.entries.get(str(src.file.resolve())) if prev is not None else None
     return str(entry.get("added") or now) if entry is not None else now
+
+def _fusion(prev: Previous | None, documents: dict[str, Document], passages: list[Passage], p_vecs: np.ndarray,
+            s_vecs: np.ndarray, s_offsets: np.ndarray, sentences: bool,
+            embed: Callable[[Sequence[str]], np.ndarray]) -> tuple[FusionFit, bool]:
+    """The fusion for this version: the previous fit while the corpus has not changed enough, else a new one."""
+    from footnote.index.fit import fit_fusion, needs_refit
+
+    previous = prev.manifest.fusion if prev is not None else None
+    if prev is not None and previous is not None:
+        now = {text_key(dense_text(p)) for p in passages}
+        # Changes add up across updates: many small ones re-fit once they matter together.
+        changed = previous.changed_since_fit + len(now.symmetric_difference(prev.passage_rows))
+        if not needs_refit(previous, len(passages), changed):
+            return previous.replace(changed_since_fit=changed), False
+    return fit_fusion(documents, passages, p_vecs, embed, sentence_vectors=s_vecs if sentences else None,
+                      sentence_offsets=s_offsets), True
 
 
 def _previous(index_dir: Path, chunking: dict[str, Any], model_sha: str,

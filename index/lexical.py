@@ -90,7 +90,14 @@ class BM25Retriever:
         k = min(int(k), self._n)
         if k <= 0:
             return [], []
-        top = np.argpartition(-scores, k - 1)[:k] if k < self._n else np.arange(self._n)
+        if k < self._n:
+            # Ties at the cut go to the lower rows too (argpartition picks among them arbitrarily), so the
+            # top k is a prefix of any longer top list: hybrid fusion over a deeper list ranks the same.
+            kth = scores[np.argpartition(-scores, k - 1)[k - 1]]
+            above = np.flatnonzero(scores > kth)
+            top = np.concatenate([above, np.flatnonzero(scores == kth)[: k - len(above)]])
+        else:
+            top = np.arange(self._n)
         top = top[np.lexsort((top, -scores[top]))]  # ties: lower row first, deterministic
         rows = [int(r) for r in top if scores[r] > 0]
         return rows, [float(scores[r]) for r in rows]

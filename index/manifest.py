@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from footnote.errors import IndexIncompatible
+from footnote.index.hybrid import FusionFit
 
 FORMAT = "footnote-index"
 FORMAT_VERSION = 1
@@ -47,6 +48,8 @@ class Manifest:
     files: dict[str, int] = field(default_factory=dict)  # every other file of the folder -> its size
     # The paths the ingest was given, the managed uploads folder apart (None: an index from before this field).
     sources: list[str] | None = None
+    sentence_vectors: bool = True  # False: built for retrieval only (update_index(sentences=False))
+    fusion: FusionFit | None = None  # the hybrid fusion fitted at ingest and its evidence (index.fit)
 
     @property
     def store(self) -> str:

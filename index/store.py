@@ -73,7 +73,7 @@ class Index:
         self._row = {p.id: i for i, p in enumerate(passages)}
         self._embedder = embedder
         self._model_path = model_path
-        self.fusion = FusionParams()  # the shared hybrid retriever's
+        self.pinned_fusion: FusionParams | None = None  # FOOTNOTE_FUSION; None: the fit in the manifest
         self._lock = threading.Lock()
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._retrievers: dict[str, Retriever] = {}
@@ -157,6 +157,43 @@ class Index:
         """True when some passage contains the analyzed term."""
         return self._bm25().df(term) > 0
 
+    @property
+    def has_sentence_vectors(self) -> bool:
+        return bool(len(self._sentence_vectors)) or not any(p.sentences for p in self.passages)
+
+    def best_sentence_scores(self, rows: list[int], query_vector: np.ndarray) -> np.ndarray:
+        """The best sentence cosine of each passage row (-1 for a passage without sentence vectors)."""
+        offsets = self._sentence_offsets
+        lo, hi = offsets[rows], offsets[np.asarray(rows) + 1]
+        take = np.concatenate([np.arange(a, b) for a, b in zip(lo.tolist(), hi.tolist(), strict=True)]) \
+            if len(rows) else np.zeros(0, dtype=np.int64)
+        sims = self._sentence_vectors[take] @ np.asarray(query_vector, dtype=np.float32)
+        counts = (hi - lo).astype(np.int64)
+        best = np.full(len(rows), -1.0, dtype=np.float32)
+        nonempty = counts > 0
+        if nonempty.any():
+            starts = np.concatenate([[0], np.cumsum(counts)[:-1]])[nonempty]
+            best[nonempty] = np.maximum.reduceat(sims, starts)
+        return best
+
+    # --- fusion --------------------------------------------------------------------------------------
+    @property
+    def fusion(self) -> FusionParams:
+        """The hybrid fusion searches use: pinned (``FOOTNOTE_FUSION``), else fitted at ingest, else RRF."""
+        if self.pinned_fusion is not None:
+            return self.pinned_fusion
+        fitted = self.manifest.fusion
+        return fitted.params if fitted is not None else FusionParams()
+
+    def fusion_status(self) -> dict[str, Any]:
+        """What ``/readyz`` shows: the fusion in use, where it comes from, and the fit's evidence."""
+        fitted = self.manifest.fusion
+        source = "pinned" if self.pinned_fusion is not None else "fitted" if fitted and fitted.fitted else "default"
+        out: dict[str, Any] = {"source": source, **self.fusion.to_dict()}
+        if fitted is not None:
+            out["fit"] = fitted.to_dict()
+        return out
+
     # --- retrieval -----------------------------------------------------------------------------------
     def retriever(self, mode: Mode | str = Mode.HYBRID, *, fusion: FusionParams | None = None,
                   ef_search: int | None = None) -> Retriever:
@@ -172,7 +209,8 @@ class Index:
             made = self._bm25()
         else:
             made = HybridRetriever(DenseRetriever(self.vectors, self.passages, self.embed_query,
-                                                  ef_search=ef_search), self._bm25(), fusion or self.fusion)
+                                                  ef_search=ef_search), self._bm25(), fusion or self.fusion,
+                                   self.best_sentence_scores if self.has_sentence_vectors else None)
         if default:
             self._retrievers[mode] = made
         return made
@@ -191,8 +229,9 @@ def load(index_dir: str | Path, embedder: Embedder | None = None, model_path: st
     """Load the current version of the index at ``index_dir`` (IndexMissing / IndexIncompatible).
 
     Queries are embedded with ``embedder``, else the model in ``model_path`` (None: the packaged one),
-    loaded on first use; either must be the model that built the index. ``fusion``: the hybrid
-    retriever's parameters (None: ``FusionParams()``). ``store``: where to search the passage vectors (None:
+    loaded on first use; either must be the model that built the index. ``fusion`` pins the hybrid
+    retriever's parameters (``Settings.fusion_params()``; None: the ones fitted at ingest, ``Index.fusion``).
+    ``store``: where to search the passage vectors (None:
     where the manifest says they are; a store of another kind than the index's is refused).
     """
     index_dir = Path(index_dir)
@@ -202,7 +241,7 @@ def load(index_dir: str | Path, embedder: Embedder | None = None, model_path: st
             raise IndexMissing(f"no index at {index_dir}: run `footnote ingest` first")
         try:
             index = _load_folder(folder, index_dir, embedder, model_path, store)
-            index.fusion = fusion or FusionParams()
+            index.pinned_fusion = fusion
             return index
         except FileNotFoundError as exc:
             # A writer removed this version after we resolved the link (two updates during our load).

@@ -58,6 +58,8 @@ def read_previous(folder: Path, *, with_vectors: bool) -> Previous:
         for row, p in enumerate(passages):
             prev.passage_rows[text_key(dense_text(p))] = row
             text = prev.documents[p.doc_id].text
+            if int(offsets[row + 1] - offsets[row]) != len(p.sentences):
+                continue  # built without sentence vectors (update_index(sentences=False))
             for j, (s, e) in enumerate(p.sentences):
                 prev.sentence_rows[text_key(text[s:e])] = int(offsets[row]) + j
     return prev

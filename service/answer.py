@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from footnote.index.hits import Mode
+from footnote.index.hybrid import FusionParams
 from footnote.index.text import question_analyzer
 from footnote.service.models import Answer, AnswerRequest, Footnote, PassageOut
 from footnote.service.reader import (
@@ -34,7 +35,6 @@ from footnote.service.reader import (
 from footnote.service.rewrite import candidates as rewrite_candidates
 
 if TYPE_CHECKING:
-    from footnote.index.hybrid import FusionParams
     from footnote.index.store import Hit, Index
 
 NOT_FOUND = "Not found in the documents."
@@ -73,6 +73,9 @@ class Reading:
 _POINTS_BACK = re.compile(r"^(?:it|its|this|these|that|those|they|their|them|she|he|his|her|such|there)\b", re.I)
 
 
+READER_FUSION = FusionParams()  # the fusion the reader's training saw: RRF, k0 60, equal weights
+
+
 class Answerer:
     """Answers questions from one loaded index. Cheap per request: the model is already loaded."""
 
@@ -81,8 +84,11 @@ class Answerer:
         self.index = index
         self.settings = settings or AnswerSettings()
         self.model = model or load_model()
-        # Built once: the index's shared default, or one with the fusion under test (the eval's sweeps).
-        self.retriever = index.retriever(Mode.HYBRID, fusion=fusion)
+        # Built once: the fusion under test (the eval's sweeps), else the pinned one (FOOTNOTE_FUSION), else
+        # READER_FUSION: the reader (service/reader.json) was fitted on reciprocal-rank fusion's hits, and its
+        # features include the rank and the fusion score relative to the top hit, so the answer step reads
+        # the same kind of hits until the reader is refitted on the index's fitted fusion.
+        self.retriever = index.retriever(Mode.HYBRID, fusion=fusion or index.pinned_fusion or READER_FUSION)
         # BM25's IDF gives an unseen term the most weight: that is the scale's top.
         weights = Weights(index.idf, index.known, index.idf("\u0000unseen"))
         self.features = Features(index, question_analyzer.terms, weights, min_words=self.settings.min_words)

@@ -6,7 +6,7 @@ only: ``CitationOut.of``, ``PassageOut.of``, ``Footnote.of``, ``DocumentOut.of``
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -182,6 +182,7 @@ class Ready(BaseModel):
     documents: int
     passages: int
     index_version: str | None = None
+    fusion: dict[str, Any] | None = None  # the hybrid fusion in use, its source, and the fit's evidence
     detail: str | None = None
 
 

@@ -27,4 +27,4 @@ def readyz(holder: HolderDep) -> Ready | JSONResponse:
         return JSONResponse(status_code=503, content=body.model_dump())
     index = answerer.index
     return Ready(ready=True, documents=len(index.documents), passages=len(index.passages),
-                 index_version=index.version)
+                 index_version=index.version, fusion=index.fusion_status())

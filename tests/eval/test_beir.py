@@ -104,3 +104,19 @@ def test_bad_folders(tmp_path: Path) -> None:
     (tmp_path / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq\ta\n", "utf-8")
     with pytest.raises(InputError, match=r"test.tsv:2: expected query-id, corpus-id and score"):
         load_beir(tmp_path)
+
+
+@pytest.mark.parametrize(("line", "why"), [
+    ("q\ta\tb\t1", "found 4 columns: 'q\\ta\\tb\\t1'"),  # qid docid docid score: a docid would be the grade
+    ("q 0 a 1", "found 4 columns: 'q 0 a 1'"),  # TREC's format, space-separated
+    ("q\ta\t0.5", "the score '0.5' is not an integer grade"),
+])
+def test_qrels_of_another_shape_are_refused(tmp_path: Path, line: str, why: str) -> None:
+    (tmp_path / "corpus.jsonl").write_text('{"_id": "a", "text": "x"}\n', "utf-8")
+    (tmp_path / "queries.jsonl").write_text('{"_id": "q", "text": "x"}\n', "utf-8")
+    (tmp_path / "qrels").mkdir()
+    (tmp_path / "qrels" / "test.tsv").write_text(f"query-id\tcorpus-id\tscore\nq\ta\t1\n{line}\n", "utf-8")
+    with pytest.raises(InputError) as info:
+        load_beir(tmp_path)
+    assert str(info.value).startswith(f"{tmp_path / 'qrels' / 'test.tsv'}:3: ")
+    assert str(info.value).endswith(why)
