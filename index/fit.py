@@ -147,7 +147,7 @@ def needs_refit(previous: FusionFit | None, passages: int, changed: int) -> bool
     if previous is None or previous.method != METHOD:
         return True
     fitted_on = previous.passages
-    return changed > REFIT_CHANGE * max(fitted_on, passages, 1)
+    return bool(changed > REFIT_CHANGE * max(fitted_on, passages, 1))
 
 
 def summary(fusion: FusionFit) -> str:
