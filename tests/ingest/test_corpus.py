@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from functools import cache
 
 import pytest
@@ -245,11 +244,3 @@ def test_round_trip_through_dicts() -> None:
     assert Document.from_dict(doc.to_dict()) == doc
     for p in passages("report"):
         assert Passage.from_dict(p.to_dict()) == p
-
-
-def test_parse_and_chunk_are_fast() -> None:
-    chunk(report())  # tokenizers loaded
-    started = time.perf_counter()
-    for path in (REPORT, ARTICLE):
-        chunk(parse(path, CORPUS))
-    assert time.perf_counter() - started < 1.0
