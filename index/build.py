@@ -379,7 +379,7 @@ def _collect(paths: Sequence[Path], prev: Previous | None, reuse: bool, chunking
     hashes: dict[Path, str] = {}
     for file, _root in found:
         try:
-            hashes[file] = _sha256(file)
+            hashes[file] = file_sha256(file)
         except OSError as exc:
             skip(file, f"cannot read: {(exc.strerror or str(exc)).lower()}")
     # Identical files are stored once: the copy already in the index wins, else the first in order.
@@ -429,7 +429,8 @@ def _collect(paths: Sequence[Path], prev: Previous | None, reuse: bool, chunking
     return sources, skipped
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """sha256 of a file's bytes, read in 1 MiB blocks (the content identity of corpus and uploaded files)."""
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):

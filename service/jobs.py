@@ -31,8 +31,9 @@ from pydantic import BaseModel, Field
 
 from footnote.errors import FootnoteError, IndexBusy, IndexError_, NotFound, NothingIngested, ReadOnlyDocument
 from footnote.index import versions
+from footnote.index.build import file_sha256
 from footnote.index.manifest import Manifest, read_manifest
-from footnote.service.names import NameBook, file_sha256
+from footnote.service.names import NameBook
 from footnote.settings import Settings
 
 if TYPE_CHECKING:

@@ -8,7 +8,6 @@ another document's, gets ``-2``, ``-3``, ... before its extension; the same byte
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 from pathlib import Path
@@ -31,14 +30,6 @@ def safe_name(raw: str) -> str:
         stem, ext = name, ""
     stem = stem.strip(" .-")[:MAX_STEM].strip(" .-") or "upload"
     return f"{stem}.{ext.lower()}" if ext else stem
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class NameBook:
