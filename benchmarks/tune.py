@@ -46,8 +46,8 @@ CHUNK_TOKENS = (64, 96, 128, 160, 200, 256)
 OVERLAPS = (0, 1)
 K0S = (10, 30, 60, 100)
 WEIGHTS = ((0.3, 0.7), (0.4, 0.6), (0.5, 0.5), (0.6, 0.4), (0.7, 0.3), (1.0, 0.0), (0.0, 1.0))
-MIN_SCORES = (0.2, 0.3, 0.4, 0.5, 0.6)  # abstain_below
-MIN_SEMANTICS = (0.3, 0.5, 0.7)  # quote_bar
+ABSTAIN_BELOW = (0.2, 0.3, 0.4, 0.5, 0.6)
+QUOTE_BARS = (0.3, 0.5, 0.7)
 
 RETRIEVAL = ("hit@1", "hit@5", "mrr@10", "ndcg@10")
 ANSWERS = ("answer_found", "evidence_quoted", "abstention_precision", "abstention_recall", "false_abstention",
@@ -174,18 +174,18 @@ def markdown(result: dict[str, Any]) -> str:
             f"| {f(x['answers/false_abstention'])} | {x['vs/hit5']} / {x['vs/found']} |")
     rows = result["thresholds"]["rows"]
     unanswerable = result["questions"] - result["answerable"]
-    sems = sorted({x["min_semantic"] for x in rows})
+    sems = sorted({x["quote_bar"] for x in rows})
     out += ["", "| abstain_below ↓ quote_bar → | " + " | ".join(f"{s:.2f}" for s in sems) + " |",
             "|---|" + "---|" * len(sems)]
-    for min_score in sorted({x["min_score"] for x in rows}):
+    for abstain_below in sorted({x["abstain_below"] for x in rows}):
         cells = []
         for sem in sems:
-            x = next(y for y in rows if y["min_score"] == min_score and y["min_semantic"] == sem)
+            x = next(y for y in rows if y["abstain_below"] == abstain_below and y["quote_bar"] == sem)
             cell = (f"{x['answers/answer_found']:.3f} · {x['abstained_unanswerable']}/{unanswerable} "
                     f"· {x['abstained_answerable']}/{result['answerable']}")
-            chosen = (min_score, sem) == (start["answers"]["abstain_below"], start["answers"]["quote_bar"])
+            chosen = (abstain_below, sem) == (start["answers"]["abstain_below"], start["answers"]["quote_bar"])
             cells.append(f"**{cell}**" if chosen else cell)
-        out.append(f"| {min_score:.2f} | " + " | ".join(cells) + " |")
+        out.append(f"| {abstain_below:.2f} | " + " | ".join(cells) + " |")
     return "\n".join(out)
 
 
@@ -299,10 +299,10 @@ def main() -> None:
                          **{k: v for k, v in (("k0", args.k0), ("dense_weight", args.dense_weight),
                                               ("bm25_weight", args.bm25_weight)) if v is not None})
         threshold_rows = []
-        for min_score in MIN_SCORES:
-            for min_semantic in MIN_SEMANTICS:
-                settings = replace(base_answers, abstain_below=min_score, quote_bar=min_semantic)
-                threshold_rows.append({"min_score": min_score, "min_semantic": min_semantic,
+        for abstain_below in ABSTAIN_BELOW:
+            for quote_bar in QUOTE_BARS:
+                settings = replace(base_answers, abstain_below=abstain_below, quote_bar=quote_bar)
+                threshold_rows.append({"abstain_below": abstain_below, "quote_bar": quote_bar,
                                        **measure(tokens, overlap, (), fusion, settings)})
         versus(threshold_rows, measure(tokens, overlap, (), fusion, base_answers))
         unanswerable = {q.id for q in questions if not q.answerable}
@@ -316,9 +316,9 @@ def main() -> None:
               f"weights {fusion.dense_weight:g}/{fusion.bm25_weight:g} (abstained: on unanswerable of "
               f"{len(unanswerable)}, on answerable of {len(questions) - len(unanswerable)}; ± against "
               "the fitted reader.json)")
-        print(table(threshold_rows, ["min_score", "min_semantic", "abstained_unanswerable", "abstained_answerable"]
+        print(table(threshold_rows, ["abstain_below", "quote_bar", "abstained_unanswerable", "abstained_answerable"]
                     + [f"answers/{k}" for k in ANSWERS] + ["answers/answer_precision", "vs/found"],
-                    ["min_score", "min_sem", "abst_unans", "abst_ans"] + [SHORT[k] for k in ANSWERS]
+                    ["abstain_below", "quote_bar", "abst_unans", "abst_ans"] + [SHORT[k] for k in ANSWERS]
                     + ["ans_prec", "±found"]))
 
     result["seconds"] = round(time.perf_counter() - started, 1)
