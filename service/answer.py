@@ -11,6 +11,7 @@ from the document's clean text by offsets, so they are the document's own words 
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,8 +39,15 @@ if TYPE_CHECKING:
     from footnote.index.store import Hit, Index
 
 NOT_FOUND = "Not found in the documents."
-REFERENT_MARGIN = 0.1
+# How much more confident (in log-odds, so the margin means the same near 0.5 and near 1) the reader must be
+# in another referent's rewrite than in the rule-based one: about 0.1 of probability around 0.5.
+REFERENT_MARGIN = 0.4
 MAY_NOT_ANSWER = "The documents may not answer this question; the closest passages say:"
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
 
 __all__ = ["Answerer", "AnswerSettings", "NOT_FOUND", "states_quantity", "wants_quantity"]
 
@@ -122,7 +130,7 @@ class Answerer:
         readings = [self.read(q, v, top_k) for q, v in zip(queries, vectors, strict=True)]
         # Another referent replaces the rule-based one only when the reader is clearly more confident in it.
         best = max(readings[1:], key=lambda r: r.confidence)
-        return best if best.confidence > readings[0].confidence + REFERENT_MARGIN else readings[0]
+        return best if _logit(best.confidence) > _logit(readings[0].confidence) + REFERENT_MARGIN else readings[0]
 
     def _thread(self, request: AnswerRequest) -> tuple[str | None, str]:
         """The previous question made standalone (each earlier follow-up resolved the same way, so a thread of

@@ -39,11 +39,19 @@ Terms = Callable[[str], list[str]]
 """Text -> its stemmed content terms (the index's analyzer)."""
 
 
+# Added to every term's IDF when weighing the question's terms. BM25's IDF of a term found in every passage is
+# about zero, so "Japan" in a corpus about Japan would weigh nothing, and "What is the capital of Japan?" would
+# be fully covered by "Human capital is ...". A term any passage may hold still says what the question is about;
+# one nat is the classic TF-IDF floor (1 + log N/df).
+IDF_FLOOR = 1.0
+
+
 class Weights:
-    """IDF of a term and whether the corpus knows it; built by the answerer from its analyzer."""
+    """IDF of a term (plus ``IDF_FLOOR``) and whether the corpus knows it; built by the answerer."""
 
     def __init__(self, idf: Callable[[str], float], known: Callable[[str], bool], max_idf: float) -> None:
-        self.idf, self.known, self.max_idf = idf, known, max_idf
+        self.idf: Callable[[str], float] = lambda term: idf(term) + IDF_FLOOR
+        self.known, self.max_idf = known, max_idf + IDF_FLOOR
 
 
 @dataclass(frozen=True)

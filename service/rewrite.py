@@ -135,7 +135,7 @@ def _context(
     for role, content in history:
         text = content.strip()
         if role == "user" and text:
-            previous = text if previous is None else standalone_from(text, previous, vocab, similar, answer)
+            previous = text if previous is None else standalone_from(text, previous, vocab, similar)
             answer = ""
         elif role == "assistant":
             answer = text
@@ -146,10 +146,10 @@ def standalone(
     question: str, history: Sequence[tuple[str, str]], vocab: Vocabulary, similar: Similar | None = None
 ) -> str:
     """The query to search for ``question`` given earlier ``(role, content)`` turns, oldest first."""
-    previous, answer = _context(history, vocab, similar)
+    previous, _ = _context(history, vocab, similar)
     if previous is None:
         return question.strip()
-    return standalone_from(question.strip(), previous, vocab, similar, answer)
+    return standalone_from(question.strip(), previous, vocab, similar)
 
 
 # A run of capitalised words or acronyms, hyphens inside ("G-QuAT", "Rapidus", "National Institute of ...").
@@ -197,7 +197,7 @@ def candidates(
     question = question.strip()
     if previous is None:
         return [question]
-    first = standalone_from(question, previous, vocab, similar, answer)
+    first = standalone_from(question, previous, vocab, similar)
     if not needs_context(question, vocab):
         return [first]
     referents = entities(answer, previous, vocab) + [
@@ -216,32 +216,13 @@ def candidates(
     return out
 
 
-_PERSON_PRONOUN = re.compile(r"\b(he|she|him|his|her)\b", re.I)
-_NAME = re.compile(r"\b([A-Z][a-z]+(?:[ -][A-Z][a-z]+){1,2})\b")
-
-
-def person_in(answer: str, vocab: Vocabulary) -> str | None:
-    """A person's name in the previous answer ("Yuka Fujiwara"): capitalised words rare in the corpus."""
-    for match in _NAME.finditer(answer):
-        name = match.group(1)
-        name_terms = terms(name)
-        if name_terms and len(name_terms) == len(name.replace("-", " ").split()) and all(
-            vocab.idf(t) > RARE for t in name_terms
-        ):
-            return name
-    return None
-
-
-def standalone_from(
-    question: str, previous: str, vocab: Vocabulary, similar: Similar | None = None, answer: str = ""
-) -> str:
-    """Rewrite ``question`` against the previous standalone question (and answer), or return it unchanged."""
+def standalone_from(question: str, previous: str, vocab: Vocabulary, similar: Similar | None = None) -> str:
+    """Rewrite ``question`` against the previous standalone question, or return it unchanged."""
     if not needs_context(question, vocab):
         return question
+    # "he"/"she" after an answer that named a person: the candidates (``candidates``) offer the answer's names,
+    # and the reader keeps the one it is most confident in; the rule-based rewrite stays the question's subject.
     subject = subject_of(previous, vocab)
-    if _PERSON_PRONOUN.search(question):
-        # "he"/"she" point at a person, whom the previous answer usually named.
-        subject = person_in(answer, vocab) or subject
     ellipsis = _ellipsis(question)
     if ellipsis and ellipsis.group("topic2") and (words(ellipsis.group("topic2")) or [""])[0] in _QUESTION_WORDS:
         # "And what is recommended there?" is a whole question after the "and".
