@@ -9,8 +9,8 @@ Every figure is given on all queries and on two halves (queries shuffled with se
 half the hand-chosen settings of ``index/fit.py`` (SHRINK, and best-sentence scoring) were picked on, for the
 shipped eval; ``test`` is held out. The fitted weights themselves use no labels. BEIR indexes are built
 without sentence vectors, as ``footnote eval --beir`` builds them, so best-sentence scoring plays no part
-there. Fitting cost: ``footnote ingest`` of the default corpus from scratch, three times in fresh
-processes, and the share of it the fit took (median); query latency: p50 of the hybrid search, before
+there. Fitting cost: ``benchmarks/bench_fit.py`` (fresh ``footnote ingest`` runs of the default corpus with
+the fit, the fit as first shipped, and none); query latency: p50 of the hybrid search, before
 and now, on the same queries in one process.
 """
 
@@ -20,9 +20,7 @@ import argparse
 import json
 import os
 import random
-import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -130,23 +128,6 @@ def shipped(work: Path) -> dict[str, Any]:
     return out
 
 
-def ingest_cost(runs: int = 3) -> dict[str, Any]:
-    """Fresh ``footnote ingest`` of the default corpus: wall time and the fit's share (from its output)."""
-    totals, fits = [], []
-    exe = str(Path(sys.executable).with_name("footnote"))
-    for _ in range(runs):
-        with tempfile.TemporaryDirectory(prefix="footnote-fit-") as tmp:
-            started = time.perf_counter()
-            shown = subprocess.run([exe, "ingest", str(ROOT / "corpus"), "--index", f"{tmp}/index"],
-                                   capture_output=True, text=True, check=True).stdout
-            totals.append(time.perf_counter() - started)
-            found = re.search(r"fitted in ([0-9.]+) s", shown)
-            fits.append(float(found.group(1)) if found else float("nan"))
-    shares = [f / t for f, t in zip(fits, totals, strict=True)]
-    return {"ingest_s": statistics.median(totals), "fit_s": statistics.median(fits),
-            "fit_share": statistics.median(shares), "runs": runs}
-
-
 def markdown(result: dict[str, Any]) -> str:
     lines = ["| set (queries), split | metric | bm25 | dense | hybrid before (RRF) | hybrid now (fitted) "
              "| fitted dense : bm25 |", "|---|---|--:|--:|--:|--:|---|"]
@@ -171,9 +152,10 @@ def markdown(result: dict[str, Any]) -> str:
                      f"| {row['hybrid']['hit@1']:.3f} / {row['hybrid']['mrr@10']:.3f} |")
     cost = result.get("ingest")
     if cost:
-        lines.append("")
-        lines.append(f"Fitting: {cost['fit_s']:.2f} s of a {cost['ingest_s']:.1f} s `footnote ingest` of the "
-                     f"default corpus ({100 * cost['fit_share']:.1f}%, median of {cost['runs']}).")
+        from bench_fit import markdown as cost_table
+
+        lines += ["", f"Fitting, `footnote ingest` of the default corpus from scratch (median of {cost['runs']}):",
+                  "", cost_table(cost)]
     lat = [f"{name} {res['latency_p50_ms']['rrf']:.2f} -> {res['latency_p50_ms']['hybrid']:.2f} ms"
            for name, res in [*result["beir"].items(), ("shipped eval", ship)]]
     lines.append("Hybrid search for 10 hits, query vector given, p50, RRF -> fitted: " + "; ".join(lat) + ".")
@@ -186,7 +168,7 @@ def main() -> None:
     parser.add_argument("--sets", default="dbpedia,arcd")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "footnote-fusion")
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results" / "fusion.json")
-    parser.add_argument("--no-ingest-cost", action="store_true", help="skip the three fresh ingests")
+    parser.add_argument("--no-ingest-cost", action="store_true", help="skip bench_fit.py's fresh ingests")
     parser.add_argument("--markdown", action="store_true", help="print the README table")
     args = parser.parse_args()
 
@@ -197,6 +179,8 @@ def main() -> None:
     result["shipped"] = shipped(args.work)
     print(json.dumps({"shipped": result["shipped"]["splits"]["all"]}), flush=True)
     if not args.no_ingest_cost:
+        from bench_fit import ingest_cost  # benchmarks/bench_fit.py, next to this script
+
         result["ingest"] = ingest_cost()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2), "utf-8")

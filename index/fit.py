@@ -1,10 +1,13 @@
 """Fitting the hybrid fusion weight to one corpus at ingest, with no labels.
 
-Pseudo-queries come from the corpus itself: a passage with at least two sentences loses one sentence
-(chosen with a fixed seed), and that sentence, as a query, should find the passage it came from. Both
-retrievers search a copy of the corpus in which every sampled passage lacks its own sentence (BM25 is
-rebuilt over it, the changed passages re-embedded), so neither finds its answer by matching the sentence
-itself. Each retriever's hit rates are measured, then the convex weight ``dense_weight`` in ``0, 0.05, ...,
+Pseudo-queries come from the corpus itself: a sampled passage with at least two sentences loses one to
+``MAX_HELD`` sentences (chosen with a fixed seed), and each of them, as a query, should find the passage it
+came from. Both retrievers search a copy of the corpus in which every sampled passage lacks its held-out
+sentences (BM25 is rebuilt over it, the changed passages re-embedded), so neither finds its answer by
+matching the sentence itself. Re-embedding is nearly all of the fit's cost, so at most ``REEMBED_SHARE`` of
+the passages (at least ``MIN_REEMBED``, at most ``SAMPLE``) are sampled; a small corpus gets several
+queries from each, a large one (``SAMPLE`` passages) one from each.
+Each retriever's hit rates are measured, then the convex weight ``dense_weight`` in ``0, 0.05, ...,
 1`` (``bm25_weight = 1 - dense_weight``) that ranks the pseudo-queries' passages best (MRR@10) is kept.
 A model that cannot read the corpus (MiniLM on Arabic) fails its pseudo-queries and gets weight 0,
 which turns dense off: hybrid is then exactly BM25.
@@ -16,6 +19,7 @@ while the corpus has not changed by more than ``REFIT_CHANGE`` of its passages.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -28,7 +32,12 @@ from footnote.index.text import dense_text, lexical_text
 from footnote.ingest.models import Document, Passage
 
 SEED = 0
-SAMPLE = 200  # pseudo-queries at most: enough to tell 0.05 of weight apart, cheap next to ingest
+SAMPLE = 200  # pseudo-queries at most: enough to tell 0.05 of weight apart
+# Re-embedding passages without their held-out sentences is nearly all of the fit's cost: at most this share
+# of the corpus's passages (and at least MIN_REEMBED, so a small corpus still has queries) is embedded again.
+REEMBED_SHARE = 0.25
+MIN_REEMBED = 10
+MAX_HELD = 3  # sentences held out of one re-embedded passage, each its own pseudo-query
 MIN_WORDS = 5  # a shorter sentence ("See Table 2.") says too little to be a query
 DEPTH = 50  # the fusion depth the weight is fitted at (FusionParams.depth)
 GRID = tuple(round(0.05 * i, 2) for i in range(21))
@@ -44,9 +53,16 @@ _WORD = re.compile(r"\w+")
 Embed = Callable[[Sequence[str]], np.ndarray]
 
 
+def reembed_budget(passages: int, sample: int = SAMPLE) -> int:
+    """How many passages the fit may embed again: a ``REEMBED_SHARE`` of the corpus (at least
+    ``MIN_REEMBED``, at most ``sample``), which bounds the fit's share of an ingest's embedding work."""
+    return min(sample, max(MIN_REEMBED, math.ceil(REEMBED_SHARE * passages)))
+
+
 def _pseudo_queries(documents: dict[str, Document], passages: Sequence[Passage], seed: int,
-                    sample: int) -> list[tuple[int, int, str, Passage]]:
-    """(row, sentence number, held-out sentence, the passage without it) for up to ``sample`` passages."""
+                    sample: int) -> list[tuple[int, list[tuple[int, str]], Passage]]:
+    """(row, [(sentence number, held-out sentence)], the passage without them) for up to
+    ``reembed_budget`` passages, at most ``sample`` sentences in all."""
     rng = np.random.default_rng(seed)
     eligible: list[tuple[int, list[int]]] = []
     for row, p in enumerate(passages):
@@ -56,18 +72,27 @@ def _pseudo_queries(documents: dict[str, Document], passages: Sequence[Passage],
         ok = [j for j, (s, e) in enumerate(p.sentences) if len(_WORD.findall(text[s:e])) >= MIN_WORDS]
         if ok:
             eligible.append((row, ok))
-    chosen = sorted(rng.choice(len(eligible), size=min(sample, len(eligible)), replace=False).tolist()) \
-        if eligible else []
+    budget = min(reembed_budget(len(passages), sample), len(eligible))
+    chosen = sorted(rng.choice(len(eligible), size=budget, replace=False).tolist()) if eligible else []
+    # Each re-embedded passage gives up to MAX_HELD sentences, so a small corpus still gets enough queries
+    # (a large one, where the budget reaches ``sample`` passages, one each); never more than ``sample`` in all.
+    per_passage = max(1, sample // budget) if budget else 0
     out = []
     for i in chosen:
         row, ok = eligible[i]
         p = passages[row]
-        j = ok[int(rng.integers(len(ok)))]
         text = documents[p.doc_id].text
-        s, e = p.sentences[j]
-        rest = (text[p.start:s].rstrip() + " " + text[e:p.end].lstrip()).strip()
-        held = replace(p, text=rest, sentences=p.sentences[:j] + p.sentences[j + 1:])
-        out.append((row, j, text[s:e], held))
+        take = min(MAX_HELD, per_passage, len(ok), len(p.sentences) // 2)  # the passage keeps half, at least
+        held = [ok[int(rng.integers(len(ok)))]] if take == 1 else \
+            sorted(ok[int(j)] for j in rng.choice(len(ok), size=take, replace=False))
+        # The passage without its held-out sentences; for one sentence, the text the single hold-out made.
+        cuts = [p.start, *[x for j in held for x in p.sentences[j]], p.end]
+        gaps = [text[a:b] for a, b in zip(cuts[::2], cuts[1::2], strict=True)]
+        pieces = [gaps[0].rstrip(), *(gap.strip() for gap in gaps[1:-1]), gaps[-1].lstrip()]
+        rest = " ".join(piece for piece in pieces if piece).strip()
+        kept = tuple(span for j, span in enumerate(p.sentences) if j not in held)
+        queries = [(j, text[p.sentences[j][0]:p.sentences[j][1]]) for j in held]
+        out.append((row, queries, replace(p, text=rest, sentences=kept)))
     return out
 
 
@@ -93,28 +118,31 @@ def fit_fusion(documents: dict[str, Document], passages: Sequence[Passage], pass
     ``sentence_vectors``/``sentence_offsets`` (as stored): the held-out sentences' vectors are taken from
     there instead of being embedded again (the same text gives the same vector).
     """
-    queries = _pseudo_queries(documents, passages, seed, sample)
+    groups = _pseudo_queries(documents, passages, seed, sample)
+    # (target row, sentence number, sentence) per pseudo-query, in passage order
+    queries = [(row, j, sentence) for row, held, _ in groups for j, sentence in held]
     # Best-sentence scoring stays off: it raised the shipped eval's hit@1 (0.80 -> 0.85) but let one passage
     # with a single on-topic sentence outrank the passage both retrievers put first (tests/index/test_retrieval.py).
     base = FusionParams(method="convex", dense_weight=0.5, bm25_weight=0.5, depth=DEPTH)
     if len(queries) < 10:  # too little text to measure: plain equal weights, said so
         return FusionFit(base, fitted=False, seed=seed, method=METHOD, pseudo_queries=len(queries),
-                         passages=len(passages), why="fewer than 10 passages with two sentences or more")
-    rows = [row for row, _, _, _ in queries]
+                         passages=len(passages),
+                         why="fewer than 10 pseudo-queries: too few passages with two sentences or more")
+    rows = [row for row, _, _ in queries]
     lexical = [lexical_text(p) for p in passages]
     vectors = np.array(passage_vectors, dtype=np.float32, copy=True)
-    for row, _, _, held in queries:
-        lexical[row] = lexical_text(held)
-    vectors[rows] = embed([dense_text(held) for _, _, _, held in queries])
+    for row, _, held_passage in groups:
+        lexical[row] = lexical_text(held_passage)
+    vectors[[row for row, _, _ in groups]] = embed([dense_text(held_passage) for _, _, held_passage in groups])
     if sentence_vectors is not None and sentence_offsets is not None and len(sentence_vectors):
-        q_vecs = np.asarray(sentence_vectors[[int(sentence_offsets[row]) + j for row, j, _, _ in queries]],
+        q_vecs = np.asarray(sentence_vectors[[int(sentence_offsets[row]) + j for row, j, _ in queries]],
                             dtype=np.float32)
     else:
-        q_vecs = embed([q for _, _, q, _ in queries])
+        q_vecs = embed([q for _, _, q in queries])
     bm25 = BM25Retriever(build_bm25(lexical), passages)
     sims = q_vecs @ vectors.T
     lists = []
-    for i, (_, _, query, _) in enumerate(queries):
+    for i, (_, _, query) in enumerate(queries):
         top = np.argsort(-sims[i], kind="stable")[:DEPTH]
         lists.append(([int(r) for r in top], [float(sims[i, r]) for r in top], bm25.search_rows(query, DEPTH)))
     dense_ranks = [_rank(d, row) for (d, _, _), row in zip(lists, rows, strict=True)]
@@ -137,6 +165,7 @@ def fit_fusion(documents: dict[str, Document], passages: Sequence[Passage], pass
     return FusionFit(
         params, fitted=True, seed=seed, method=METHOD, pseudo_queries=len(queries), passages=len(passages),
         evidence={"dense": _rates(dense_ranks), "bm25": _rates(bm25_ranks), "best_weight": best,
+                  "reembedded_passages": len(groups),
                   "hybrid": grid[weight] if weight in grid else grid[best],
                   "grid_mrr@10": {f"{w:g}": round(grid[w]["mrr@10"], 4) for w in GRID}},
     )

@@ -37,8 +37,8 @@ def test_ingest_reports_skipped_files_and_reruns_as_up_to_date(tmp_path: Path) -
     passages = json.loads((index_dir / "manifest.json").read_text())["counts"]["passages"]
     assert result.stdout == (f"ingested 1 document (1 new, 0 changed, 0 removed, 0 unchanged), {passages} passage"
                              f"{'s' if passages != 1 else ''}; 3 files skipped; index v000001 at {index_dir}\n"
-                             "fusion: convex dense 0.50 + bm25 0.50 (min-max); not fitted: fewer than 10 passages "
-                             "with two sentences or more\n")
+                             "fusion: convex dense 0.50 + bm25 0.50 (min-max); not fitted: fewer than 10 "
+                             "pseudo-queries: too few passages with two sentences or more\n")
 
     again = _run("ingest", str(folder), "--index", str(index_dir))
     assert again.exit_code == 0 and again.stdout.startswith("index is up to date: 1 document, ")
