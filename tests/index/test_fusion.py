@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import random
+import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,7 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from footnote.index.build import update_index
-from footnote.index.fit import fit_fusion, needs_refit
+from footnote.index.fit import MAX_HELD, SAMPLE, _pseudo_queries, fit_fusion, needs_refit, reembed_budget
 from footnote.index.hybrid import FusionParams, fuse, pinned
 from footnote.index.store import load
 
@@ -87,6 +89,26 @@ def test_fitting_is_deterministic(corpus: Any) -> None:
     first = fit(0)
     assert json.dumps(first, sort_keys=True) == json.dumps(fit(0), sort_keys=True)
     assert first == corpus.manifest.fusion.to_dict()  # the same fit ingest stored
+
+
+def test_the_fit_reembeds_a_quarter_of_a_small_corpus_and_holds_out_sentences_only(corpus: Any) -> None:
+    fusion = corpus.manifest.fusion
+    assert len(corpus.passages) == 39 and reembed_budget(39) == 10  # a quarter, rounded up
+    assert fusion.evidence["reembedded_passages"] == 10 and fusion.pseudo_queries == 23
+
+    def words(text: str) -> Counter[str]:
+        return Counter(re.findall(r"\w+", text))
+
+    groups = _pseudo_queries(corpus.documents, corpus.passages, 0, SAMPLE)
+    assert [len(held) for _, held, _ in groups] == [3, 2, 2, 2, 2, 1, 3, 2, 3, 3]
+    for row, held, rest in groups:
+        whole = corpus.passages[row]
+        assert 1 <= len(held) <= min(MAX_HELD, len(whole.sentences) // 2)  # the passage keeps half at least
+        assert len(rest.sentences) == len(whole.sentences) - len(held)
+        # The rest is the passage without exactly those sentences: no word more, none fewer.
+        assert words(rest.text) + sum((words(sentence) for _, sentence in held), Counter()) == words(whole.text)
+    # Where the budget reaches the sample (a large corpus), one sentence from each passage, as before.
+    assert all(len(held) == 1 for _, held, _ in _pseudo_queries(corpus.documents, corpus.passages, 0, 10))
 
 
 def test_a_small_change_keeps_the_fit_a_large_one_refits(unreadable: tuple[Path, Path], tmp_path: Path) -> None:
