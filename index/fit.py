@@ -83,6 +83,7 @@ def _pseudo_queries(documents: dict[str, Document], passages: Sequence[Passage],
         p = passages[row]
         text = documents[p.doc_id].text
         take = min(MAX_HELD, per_passage, len(ok), len(p.sentences) // 2)  # the passage keeps half, at least
+        # One sentence is drawn as the first fit drew it, so large corpora (the BEIR sets) keep their fits.
         held = [ok[int(rng.integers(len(ok)))]] if take == 1 else \
             sorted(ok[int(j)] for j in rng.choice(len(ok), size=take, replace=False))
         # The passage without its held-out sentences; for one sentence, the text the single hold-out made.
