@@ -28,6 +28,7 @@ SECURITY_HEADERS = {
 }
 MEDIA_TYPES = {
     "index.html": "text/html; charset=utf-8",
+    "common.js": "text/javascript; charset=utf-8",
     "app.js": "text/javascript; charset=utf-8",
     "app.css": "text/css; charset=utf-8",
     "documents.js": "text/javascript; charset=utf-8",

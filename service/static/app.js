@@ -4,7 +4,7 @@
 
 (() => {
   const STORE_KEY = "footnote.conversation.v1";
-  const KEY_KEY = "footnote.apiKey";
+  const { KEY_KEY, el, request } = window.footnote; // common.js
   const NOT_FOUND = "Not found in the documents.";
   const MAY_NOT_ANSWER = "The documents may not answer this question; these are the closest passages.";
   const MAY_NOT_ANSWER_PREFIX = "The documents may not answer this question";
@@ -33,23 +33,6 @@
 
   // -- DOM helpers: text only ------------------------------------------------------------------
 
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [name, value] of Object.entries(attrs || {})) {
-      if (value === null || value === undefined || value === false) continue;
-      if (name === "class") node.className = value;
-      else if (name === "text") node.textContent = value;
-      else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
-      else node.setAttribute(name, value === true ? "" : String(value));
-    }
-    for (const child of children.flat()) {
-      if (child === null || child === undefined || child === false) continue;
-      node.append(typeof child === "string" ? document.createTextNode(child) : child);
-    }
-    return node;
-  }
-
-  /** Only http(s) links: a document's citation could hold any scheme (javascript:...). */
   function safeUrl(raw) {
     try {
       const url = new URL(raw);
@@ -87,27 +70,9 @@
     }
   }
 
-  function apiHeaders() {
-    const headers = { "Content-Type": "application/json", Accept: "application/json" };
-    const key = (localStorage.getItem(KEY_KEY) || "").trim();
-    if (key) headers.Authorization = `Bearer ${key}`;
-    return headers;
-  }
-
-  async function api(path, options) {
-    const response = await fetch(path, { ...options, headers: apiHeaders() });
-    let body = null;
-    try {
-      body = await response.json();
-    } catch {
-      body = null;
-    }
-    if (!response.ok) {
-      const error = new Error((body && body.detail) || `the server answered ${response.status}`);
-      error.status = response.status;
-      throw error;
-    }
-    return body;
+  // Every chat call sends JSON.
+  function api(path, options) {
+    return request(path, { ...options, headers: { "Content-Type": "application/json" } });
   }
 
   // -- rendering the conversation --------------------------------------------------------------

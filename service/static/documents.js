@@ -4,7 +4,7 @@
 "use strict";
 
 (() => {
-  const KEY_KEY = "footnote.apiKey"; // the same key the chat sends (app.js)
+  const { el, request } = window.footnote; // common.js
   const POLL_MS = 400;
   const ACTIVE = new Set(["queued", "parsing", "embedding"]);
 
@@ -21,42 +21,6 @@
 
   const watched = new Map(); // job id -> <li>
   let pendingDelete = null;
-
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [name, value] of Object.entries(attrs || {})) {
-      if (value === null || value === undefined || value === false) continue;
-      if (name === "class") node.className = value;
-      else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
-      else node.setAttribute(name, value === true ? "" : String(value));
-    }
-    for (const child of children.flat()) {
-      if (child === null || child === undefined || child === false) continue;
-      node.append(typeof child === "string" ? document.createTextNode(child) : child);
-    }
-    return node;
-  }
-
-  function authHeaders() {
-    const key = (localStorage.getItem(KEY_KEY) || "").trim();
-    return key ? { Authorization: `Bearer ${key}` } : {};
-  }
-
-  async function request(path, options) {
-    const response = await fetch(path, { ...options, headers: { Accept: "application/json", ...authHeaders() } });
-    let body = null;
-    try {
-      body = await response.json();
-    } catch {
-      body = null;
-    }
-    if (!response.ok) {
-      const error = new Error((body && body.detail) || `the server answered ${response.status}`);
-      error.status = response.status;
-      throw error;
-    }
-    return body;
-  }
 
   function say(text, isError) {
     message.replaceChildren(text ? el("p", { class: isError ? "error" : "hint", role: isError ? "alert" : null }, text) : "");
