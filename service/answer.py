@@ -11,7 +11,6 @@ from the document's clean text by offsets, so they are the document's own words 
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ from footnote.service.reader import (
     Weights,
     is_bare_line,
     load_model,
+    logit,
     states_quantity,
     wants_quantity,
 )
@@ -43,11 +43,6 @@ NOT_FOUND = "Not found in the documents."
 # in another referent's rewrite than in the rule-based one: about 0.1 of probability around 0.5.
 REFERENT_MARGIN = 0.4
 MAY_NOT_ANSWER = "The documents may not answer this question; the closest passages say:"
-
-def _logit(p: float) -> float:
-    p = min(max(p, 1e-6), 1 - 1e-6)
-    return math.log(p / (1 - p))
-
 
 __all__ = ["Answerer", "AnswerSettings", "NOT_FOUND", "states_quantity", "wants_quantity"]
 
@@ -130,7 +125,7 @@ class Answerer:
         readings = [self.read(q, v, top_k) for q, v in zip(queries, vectors, strict=True)]
         # Another referent replaces the rule-based one only when the reader is clearly more confident in it.
         best = max(readings[1:], key=lambda r: r.confidence)
-        return best if _logit(best.confidence) > _logit(readings[0].confidence) + REFERENT_MARGIN else readings[0]
+        return best if logit(best.confidence) > logit(readings[0].confidence) + REFERENT_MARGIN else readings[0]
 
     def _thread(self, request: AnswerRequest) -> tuple[str | None, str]:
         """The previous question made standalone (each earlier follow-up resolved the same way, so a thread of

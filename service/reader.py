@@ -292,10 +292,15 @@ class Logistic:
                    np.asarray(data["coef"], dtype=np.float64), float(data["intercept"]))
 
 
+def logit(prob: float) -> float:
+    """A probability as log-odds (clipped away from 0 and 1)."""
+    p = min(max(prob, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
 def question_row(best: np.ndarray, prob: float) -> np.ndarray:
     """The answer-level row: the best sentence's features and its probability as a logit."""
-    p = min(max(prob, 1e-6), 1 - 1e-6)
-    return np.concatenate([[math.log(p / (1 - p))], best])
+    return np.concatenate([[logit(prob)], best])
 
 
 @dataclass(frozen=True)

@@ -126,27 +126,21 @@ Similar = Callable[[str, list[str]], list[float]]
 """Given a phrase and candidate phrases, how close in meaning each candidate is (cosine)."""
 
 
-def _context(
-    history: Sequence[tuple[str, str]], vocab: Vocabulary, similar: Similar | None
-) -> tuple[str | None, str]:
-    """The previous question made standalone, and the answer given to it ("" when none)."""
+def _context(history: Sequence[tuple[str, str]], vocab: Vocabulary, similar: Similar | None) -> str | None:
+    """The previous question made standalone (None when there is none)."""
     previous: str | None = None
-    answer = ""
     for role, content in history:
         text = content.strip()
         if role == "user" and text:
             previous = text if previous is None else standalone_from(text, previous, vocab, similar)
-            answer = ""
-        elif role == "assistant":
-            answer = text
-    return previous, answer
+    return previous
 
 
 def standalone(
     question: str, history: Sequence[tuple[str, str]], vocab: Vocabulary, similar: Similar | None = None
 ) -> str:
     """The query to search for ``question`` given earlier ``(role, content)`` turns, oldest first."""
-    previous, _ = _context(history, vocab, similar)
+    previous = _context(history, vocab, similar)
     if previous is None:
         return question.strip()
     return standalone_from(question.strip(), previous, vocab, similar)
