@@ -43,44 +43,35 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def collect(answerer: Any, questions: list[Any], matching: str) -> list[dict[str, Any]]:
+def collect(answerer: Any, questions: list[Any]) -> list[dict[str, Any]]:
     """Per question: its side of the split, whether answerable, and its sentences' features and labels."""
     from footnote.eval import metrics as m
     from footnote.eval.split import side
-    from footnote.service.models import AnswerRequest, Turn
+    from footnote.service.rewrite import standalone
 
     out = []
     for q in questions:
-        request = AnswerRequest(question=q.question, top_k=TOP_K,
-                                history=[Turn.model_validate({"role": r, "content": c}) for r, c in q.history])
-        previous, answer = None, ""
-        for turn in request.history:  # the rule-based rewrite: the fit must not depend on the model itself
-            if turn.role == "user":
-                previous = turn.content if previous is None else _first(answerer, turn.content, previous, answer)
-                answer = ""
-            else:
-                answer = turn.content
-        query = _first(answerer, q.question, previous, answer)
+        # The rule-based rewrite, not the reader's pick among candidates: the fit must not depend on the model.
+        query = standalone(q.question, q.history, answerer.index, answerer._similar)
         reading = answerer.read(query, answerer.index.embed_query(query), TOP_K)
         doc = answerer.index.documents.get(q.doc or "")
         spans = [s for snippet in q.evidence for s in m.locate(snippet, doc.text)] if doc is not None else []
         rows, labels = [], []
         for sent in reading.sentences:
             text = answerer.index.documents[sent.doc_id].text[sent.start : sent.end]
-            found = m.squad_answer_found if matching == "squad" else m.answer_found
-            positive = q.answerable and (found(q.answers, [text]) or (
+            positive = q.answerable and (m.answer_found(q.answers, [text]) or (
                 sent.doc_id == q.doc and m.evidence_quoted(spans, [(sent.start, sent.end)])))
             rows.append(sent.features)
             labels.append(bool(positive))
-        out.append({"id": q.id, "side": side(q.id), "answerable": q.answerable, "set": matching,
+        out.append({"id": q.id, "side": side(q.id), "answerable": q.answerable,
                     "rows": np.asarray(rows).reshape(len(rows), -1), "labels": np.asarray(labels, dtype=bool)})
     return out
 
 
-def _first(answerer: Any, question: str, previous: str | None, answer: str) -> str:
-    from footnote.service.rewrite import candidates
-
-    return candidates(question, previous, answer, answerer.index, answerer._similar)[0]
+def _top_ok(items: list[dict[str, Any]], probs: list[np.ndarray]) -> np.ndarray:
+    """Per question: whether its most probable sentence answers it."""
+    return np.asarray([bool(it["labels"][int(np.argmax(p))]) if len(p) else False
+                       for it, p in zip(items, probs, strict=True)])
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float, steps: int = 50) -> tuple[np.ndarray, float]:
@@ -114,11 +105,10 @@ def thresholds(items: list[dict[str, Any]], probs: list[np.ndarray], conf: np.nd
     right with probability ``conf * q`` (``q``: how often the best sentence of an answerable question answers
     it) and abstaining with ``1 - conf``, so answering pays from ``conf >= 1 / (1 + q)``. Taking the cut from
     this rule rather than from the best correctness over a grid keeps it off the noise of a few questions (the
-    curve, printed, is flat within one or two questions over a wide range). confident_from: where answers
-    confident_from: ``CONFIDENT``; quote_bar: where further quotes hold the answer 80% of the time.
+    curve, printed, is flat within one or two questions over a wide range). confident_from: ``CONFIDENT``;
+    quote_bar: where further quotes hold the answer 80% of the time.
     """
-    top_ok = np.asarray([bool(it["labels"][int(np.argmax(p))]) if len(p) else False
-                         for it, p in zip(items, probs, strict=True)])
+    top_ok = _top_ok(items, probs)
     grid = np.round(np.arange(0.02, 0.96, 0.01), 2)
     answerable = np.asarray([bool(it["answerable"]) for it in items])
     q = float(top_ok[answerable].mean()) if answerable.any() else 1.0
@@ -128,8 +118,8 @@ def thresholds(items: list[dict[str, Any]], probs: list[np.ndarray], conf: np.nd
     print(f"  best sentence answers {q:.3f} of answerable questions: abstain below {abstain:.2f} "
           f"(correct {_correct_rate(items, conf, top_ok, abstain):.3f})", file=sys.stderr)
     # The confidence is a probability fitted with a proper scoring rule (log-loss, the L2 chosen out of fold),
-    # so "the documents may not answer this" is said while it is below CONFIDENT. (Answers given were never
-    # right 90% of the time out of fold at any cut, so a cut chosen by that rule would leave no band at all.)
+    # so "the documents may not answer this" is said while it is below CONFIDENT. (A cut where answers given are
+    # right 90% of the time rests on a handful of questions: with other penalties it was never reached.)
     confident = max(CONFIDENT, abstain)
     band = (conf >= abstain) & (conf < confident)
     print(f"  uncertain band {abstain:.2f}..{confident:.2f}: {int(band.sum())} questions, "
@@ -142,20 +132,16 @@ def thresholds(items: list[dict[str, Any]], probs: list[np.ndarray], conf: np.nd
         if kept and np.mean(kept) >= QUOTE_PRECISION:
             bar = float(t)
             break
-    return {"abstain_below": abstain, "confident_from": max(confident, abstain), "quote_bar": bar}
+    return {"abstain_below": abstain, "confident_from": confident, "quote_bar": bar}
 
 
-def _print_tune(items: list[dict[str, Any]], probs: list[np.ndarray], confs: np.ndarray, abstain: float) -> None:
+def _print_tune(items: list[dict[str, Any]], probs: list[np.ndarray], conf: np.ndarray, abstain: float) -> None:
     """Figures on the tune side (what the fit saw): the held-out ones come from `footnote eval`."""
     from footnote.eval.metrics import auroc
 
-    for name in sorted({it["set"] for it in items}):
-        idx = [i for i, it in enumerate(items) if it["set"] == name]
-        conf = confs[idx]
-        ok = np.asarray([bool(items[i]["labels"][int(np.argmax(probs[i]))]) if len(probs[i]) else False for i in idx])
-        ans = [items[i]["answerable"] for i in idx]
-        print(f"tune {name}: {len(idx)} questions, AUROC {auroc(list(conf), ans):.3f}, "
-              f"correct {_correct_rate([items[i] for i in idx], conf, ok, abstain):.3f}", file=sys.stderr)
+    answerable = [it["answerable"] for it in items]
+    print(f"tune: {len(items)} questions, AUROC {auroc(list(conf), answerable):.3f}, "
+          f"correct {_correct_rate(items, conf, _top_ok(items, probs), abstain):.3f}", file=sys.stderr)
 
 
 def _fold(question_id: str) -> int:
@@ -226,7 +212,7 @@ def train(corpus_index: Path) -> dict[str, Any]:
 
     # A model with zero weights: features do not depend on the model, and the fit must not either.
     answerer = Answerer(load(corpus_index), model=Model.neutral())
-    items = collect(answerer, load_sets([DEFAULT_SET, OFFTOPIC]), "plain")
+    items = collect(answerer, load_sets([DEFAULT_SET, OFFTOPIC]))
     tune = [it for it in items if it["side"] == "tune"]
     scores = {(l2, l2a): _log_losses(tune, *_out_of_fold(tune, l2, l2a)) for l2 in L2_GRID for l2a in L2_GRID}
     for (l2, l2a), (sent_ll, ans_ll) in scores.items():
