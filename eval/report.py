@@ -73,20 +73,37 @@ def _color(mode: str, i: int) -> str:
     return COLORS.get(mode, FALLBACK_COLORS[i % len(FALLBACK_COLORS)])
 
 
+# Both line charts: a plot area with these margins, y from 0 to 1, and a legend to the right.
+_LEFT, _RIGHT, _TOP, _BOTTOM = 44, 90, 14, 34
+
+
+def _chart_frame(width: int, height: int, label: str, x_caption: str) -> tuple[list[str], float, float]:
+    """The opening of a line chart (y grid from 0 to 1 with its labels, the x caption) and the plot's size."""
+    w, h = width - _LEFT - _RIGHT, height - _TOP - _BOTTOM
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+             f'aria-label="{escape(label)}">']
+    for tick in range(0, 11, 2):
+        y = _TOP + h - h * tick / 10
+        parts.append(f'<line x1="{_LEFT}" x2="{_LEFT + w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
+                     f'<text x="{_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11">{tick / 10:.1f}</text>')
+    parts.append(f'<text x="{_LEFT + w / 2:.1f}" y="{height - 2}" text-anchor="middle" font-size="11">'
+                 f'{escape(x_caption)}</text>')
+    return parts, w, h
+
+
+def _legend_entry(i: int, color: str, name: str, w: float) -> str:
+    ly = _TOP + 14 + 18 * i
+    return (f'<line x1="{_LEFT + w + 12}" x2="{_LEFT + w + 30}" y1="{ly}" y2="{ly}" stroke="{color}" '
+            f'stroke-width="2"/><text x="{_LEFT + w + 34}" y="{ly + 4}" font-size="12">{escape(name)}</text>')
+
+
 def hit_curve_svg(curves: dict[str, list[float]], width: int = 420, height: int = 260) -> str:
     """hit@k for k = 1..10, one line per mode."""
-    left, right, top, bottom = 44, 90, 14, 34
-    w, h = width - left - right, height - top - bottom
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-             f'aria-label="hit at k per mode">']
-    for tick in range(0, 11, 2):
-        y = top + h - h * tick / 10
-        parts.append(f'<line x1="{left}" x2="{left + w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
-                     f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11">{tick / 10:.1f}</text>')
+    parts, w, h = _chart_frame(width, height, "hit at k per mode", "k")
+    left, top = _LEFT, _TOP
     for k in range(1, 11):
         x = left + w * (k - 1) / 9
         parts.append(f'<text x="{x:.1f}" y="{top + h + 16}" text-anchor="middle" font-size="11">{k}</text>')
-    parts.append(f'<text x="{left + w / 2:.1f}" y="{height - 2}" text-anchor="middle" font-size="11">k</text>')
     for i, (mode, values) in enumerate(curves.items()):
         color = _color(mode, i)
         points = " ".join(f"{left + w * j / 9:.1f},{top + h - h * v:.1f}" for j, v in enumerate(values[:10]))
@@ -94,9 +111,7 @@ def hit_curve_svg(curves: dict[str, list[float]], width: int = 420, height: int 
         for j, v in enumerate(values[:10]):
             parts.append(f'<circle cx="{left + w * j / 9:.1f}" cy="{top + h - h * v:.1f}" r="2.5" fill="{color}">'
                          f'<title>{escape(mode)} hit@{j + 1} = {v:.3f}</title></circle>')
-        ly = top + 14 + 18 * i
-        parts.append(f'<line x1="{left + w + 12}" x2="{left + w + 30}" y1="{ly}" y2="{ly}" stroke="{color}" '
-                     f'stroke-width="2"/><text x="{left + w + 34}" y="{ly + 4}" font-size="12">{escape(mode)}</text>')
+        parts.append(_legend_entry(i, color, mode, w))
     parts.append("</svg>")
     return "".join(parts)
 
@@ -134,18 +149,12 @@ def histogram_svg(values: list[float], label: str, width: int = 420, height: int
 def risk_coverage_svg(curves: dict[str, list[dict[str, float]]], width: int = 420, height: int = 260) -> str:
     """Precision of the answers given vs the share of questions answered, most confident first; one line per
     side of the split."""
-    left, right, top, bottom = 44, 90, 14, 34
-    w, h = width - left - right, height - top - bottom
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-             f'aria-label="risk-coverage: precision vs coverage">']
+    parts, w, h = _chart_frame(width, height, "risk-coverage: precision vs coverage",
+                               "coverage (share answered); y: precision")
+    left, top = _LEFT, _TOP
     for tick in range(0, 11, 2):
-        y = top + h - h * tick / 10
         x = left + w * tick / 10
-        parts.append(f'<line x1="{left}" x2="{left + w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
-                     f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11">{tick / 10:.1f}</text>'
-                     f'<text x="{x:.1f}" y="{top + h + 16}" text-anchor="middle" font-size="11">{tick / 10:.1f}</text>')
-    parts.append(f'<text x="{left + w / 2:.1f}" y="{height - 2}" text-anchor="middle" font-size="11">'
-                 f'coverage (share answered); y: precision</text>')
+        parts.append(f'<text x="{x:.1f}" y="{top + h + 16}" text-anchor="middle" font-size="11">{tick / 10:.1f}</text>')
     for i, (name, points) in enumerate(curves.items()):
         color = FALLBACK_COLORS[i % len(FALLBACK_COLORS)]
         xy = " ".join(f"{left + w * p['coverage']:.1f},{top + h - h * p['precision']:.1f}" for p in points)
@@ -154,12 +163,9 @@ def risk_coverage_svg(curves: dict[str, list[dict[str, float]]], width: int = 42
             parts.append(f'<circle cx="{left + w * p["coverage"]:.1f}" cy="{top + h - h * p["precision"]:.1f}" '
                          f'r="2" fill="{color}"><title>{escape(name)}: confidence ≥ {p["confidence"]:.3f}: '
                          f'{p["coverage"]:.2f} answered, precision {p["precision"]:.3f}</title></circle>')
-        ly = top + 14 + 18 * i
-        parts.append(f'<line x1="{left + w + 12}" x2="{left + w + 30}" y1="{ly}" y2="{ly}" stroke="{color}" '
-                     f'stroke-width="2"/><text x="{left + w + 34}" y="{ly + 4}" font-size="12">{escape(name)}</text>')
+        parts.append(_legend_entry(i, color, name, w))
     parts.append("</svg>")
     return "".join(parts)
-
 
 def _splits_table(splits: dict[str, Any]) -> str:
     names = [n for n in ("tune", "heldout") if n in splits]
