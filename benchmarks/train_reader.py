@@ -10,7 +10,8 @@ thresholds. The SQuAD 2.0 article (eval/sets/normans.json) is not fitted on at a
 unseen, and `footnote eval --squad` reports them. Fitting on its tune half as well was tried: out of fold it
 moved neither set's figures up, and its adversarial questions (worded like answerable ones) pulled the
 abstention bar up for every corpus (README, The reader). The data files' sha256 are recorded in the output,
-and running it again on the same data writes the same numbers.
+and running it again on the same data writes the same numbers. eval/sets/blind.jsonl (80 questions written by
+people who never saw the reader's answers) is not fitted on either: every question of it is unseen.
 
     .venv/bin/python benchmarks/train_reader.py [--out service/reader.json] [--work bench-results/reader]
 """
@@ -208,7 +209,7 @@ def train(corpus_index: Path) -> dict[str, Any]:
     from footnote.eval.dataset import DEFAULT_SET, load_sets
     from footnote.index.store import load
     from footnote.service.answer import Answerer
-    from footnote.service.reader import FEATURES, Model
+    from footnote.service.reader import ANSWER_FEATURES, FEATURES, Model
 
     # A model with zero weights: features do not depend on the model, and the fit must not either.
     answerer = Answerer(load(corpus_index), model=Model.neutral())
@@ -233,7 +234,7 @@ def train(corpus_index: Path) -> dict[str, Any]:
         "features": list(FEATURES),
         "sentence": {"mean": [r(v) for v in sentence.mean], "scale": [r(v) for v in sentence.scale],
                      "coef": [r(v) for v in sentence.coef], "intercept": r(sentence.intercept)},
-        "answer": {"inputs": ["logit(best sentence probability)", *FEATURES],
+        "answer": {"inputs": ["logit(best sentence probability)", *ANSWER_FEATURES],
                    "mean": [r(v) for v in answer.mean], "scale": [r(v) for v in answer.scale],
                    "coef": [r(v) for v in answer.coef], "intercept": r(answer.intercept)},
         "thresholds": {k: r(v) for k, v in chosen.items()},

@@ -25,6 +25,9 @@ from typing import Any
 from footnote.errors import InputError
 
 DEFAULT_SET = Path(__file__).resolve().parent / "sets" / "default.jsonl"
+# 80 more questions on the same two documents, written blind: by people who had never seen the reader's answers
+# (README, Evals). Nothing is fitted on them, so both halves are unseen; the quality guard checks them too.
+BLIND_SET = DEFAULT_SET.with_name("blind.jsonl")
 
 
 @dataclass(frozen=True)

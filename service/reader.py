@@ -30,10 +30,19 @@ PARAMS = Path(__file__).resolve().parent / "reader.json"
 
 FEATURES = (
     "sem", "sem_context", "sem_passage", "sem_gap", "cov_sentence", "cov_context", "cov_passage",
-    "missing_passage", "missing_corpus", "type_expected", "type_present", "new_name", "rank", "fusion_rel",
+    "missing_passage", "missing_corpus", "type_missing", "new_name", "rank", "fusion_rel",
     "log_words", "bigrams", "novelty", "best_cov", "best_sem", "missing_context", "missing_context_n", "source_cited",
     "sem_x_cov", "sem_x_cov_context",
 )
+
+# The answer model reads coverage only through its products with meaning (sem_x_cov...): on its own, a sentence
+# holding every word of the question looks like an answer even when a word is used in another sense ("human
+# capital" for "What is the capital of Japan?"). The sentence model, which ranks quotes, keeps them.
+ANSWER_FEATURES = tuple(n for n in FEATURES if n not in ("cov_sentence", "cov_context", "cov_passage", "best_cov"))
+_ANSWER_COLUMNS = [FEATURES.index(n) for n in ANSWER_FEATURES]
+
+_SEM, _GAP, _COV, _BEST_COV, _BEST_SEM = (
+    FEATURES.index(n) for n in ("sem", "sem_gap", "cov_sentence", "best_cov", "best_sem"))
 
 Terms = Callable[[str], list[str]]
 """Text -> its stemmed content terms (the index's analyzer)."""
@@ -240,7 +249,10 @@ class Features:
                 raw.append((rank, p.id, p.doc_id, int(start), int(end), vectors[i], [
                     float(sem[i]), sem_context, sem_passage, 0.0,
                     _coverage(q_weight, s_set), _coverage(q_weight, context_set), cov_passage,
-                    missing_passage, missing_corpus, float(quantity or name), float(type_present),
+                    # Asked for a number or a name, and the sentence has none. Whether a question asks for one
+                    # says nothing of whether the documents answer it: as features of their own, "asks for a
+                    # type" and "has it" learnt how the labelled unanswerable questions happened to be worded.
+                    missing_passage, missing_corpus, float(bool(quantity or name) and not type_present),
                     float(bool(new_names)), 1.0 / (1 + rank), float(hit.score) / top_score,
                     math.log1p(len(sentence.split())),
                     len(q_bigrams & _bigrams(s_terms)) / len(q_bigrams) if q_bigrams else 0.0,
@@ -253,13 +265,13 @@ class Features:
                 ]))
         if not raw:
             return []
-        best_sem = max(r[6][0] for r in raw)
-        best_cov = max(r[6][4] for r in raw)
+        best_sem = max(r[6][_SEM] for r in raw)
+        best_cov = max(r[6][_COV] for r in raw)
         out = []
         for rank, pid, doc_id, start, end, vec, f in raw:
-            f[3] = f[0] - best_sem
-            f[17] = best_cov
-            f[18] = best_sem
+            f[_GAP] = f[_SEM] - best_sem
+            f[_BEST_COV] = best_cov
+            f[_BEST_SEM] = best_sem
             out.append(Sentence(rank, pid, doc_id, start, end, vec, np.asarray(f, dtype=np.float64)))
         return out
 
@@ -299,8 +311,8 @@ def logit(prob: float) -> float:
 
 
 def question_row(best: np.ndarray, prob: float) -> np.ndarray:
-    """The answer-level row: the best sentence's features and its probability as a logit."""
-    return np.concatenate([[logit(prob)], best])
+    """The answer-level row: the best sentence's probability as a logit, and its ``ANSWER_FEATURES``."""
+    return np.concatenate([[logit(prob)], best[_ANSWER_COLUMNS]])
 
 
 @dataclass(frozen=True)
@@ -329,11 +341,11 @@ class Model:
     def neutral(cls) -> Model:
         """All weights zero (every probability 0.5): what training reads features with."""
         n = len(FEATURES)
-        return cls(Logistic.zero(n), Logistic.zero(n + 1), 0.5, 0.5, 0.5, {})
+        return cls(Logistic.zero(n), Logistic.zero(len(ANSWER_FEATURES) + 1), 0.5, 0.5, 0.5, {})
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Model:
-        if tuple(data["features"]) != FEATURES:
+        if tuple(data["features"]) != FEATURES or tuple(data["answer"]["inputs"][1:]) != ANSWER_FEATURES:
             raise ValueError("reader.json was fitted on other features: rerun benchmarks/train_reader.py")
         return cls(
             sentence=Logistic.from_dict(data["sentence"]), answer=Logistic.from_dict(data["answer"]),

@@ -44,3 +44,12 @@ def default_report(corpus_index: Path) -> dict[str, Any]:
     from footnote.eval.run import run_eval
 
     return run_eval([], corpus_index)
+
+
+@pytest.fixture(scope="session")
+def blind_report(corpus_index: Path) -> dict[str, Any]:
+    """The blind set (never fitted on) through the real index and answerer, hybrid only (about 15 seconds)."""
+    from footnote.eval.dataset import BLIND_SET
+    from footnote.eval.run import run_eval
+
+    return run_eval([BLIND_SET], corpus_index, modes=("hybrid",))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from footnote.errors import InputError
-from footnote.eval.dataset import DEFAULT_SET, load_set, load_sets
+from footnote.eval.dataset import BLIND_SET, DEFAULT_SET, load_set, load_sets
 from tests.conftest import ARTICLE, REPORT
 
 DOCS = {"cet-index-2025-japan-report": REPORT, "technology-policy-of-japan": ARTICLE}
@@ -35,6 +35,21 @@ def test_set_size_and_shape() -> None:
     assert len({q.id for q in questions}) == len(questions)
 
 
+def test_blind_set_size_and_shape() -> None:
+    questions = load_set(BLIND_SET)
+    assert len(questions) == 80
+    assert {q.kind for q in questions} == {"factual", "paraphrase", "unanswerable"}
+    unanswerable = [q for q in questions if not q.answerable]
+    assert len(unanswerable) == 20
+    # Near misses about the documents, not questions about another topic: each names what its document is on.
+    assert all(q.doc in DOCS and q.answers == () and q.evidence == () for q in unanswerable)
+    assert all(q.answers and q.evidence and q.doc in DOCS and not q.history for q in questions if q.answerable)
+    assert not {q.id for q in questions} & {q.id for q in load_set(DEFAULT_SET)}
+    by_id = {q.id: q for q in questions}
+    assert by_id["s2a-tpj-none-csti-chair"].question == "Who chairs the Council for Science, Technology and Innovation?"
+    assert by_id["s2r-space-fund-years"].answers == ("10 years",)
+
+
 def test_followups_need_their_history() -> None:
     by_id = {q.id: q for q in load_set(DEFAULT_SET)}
     q = by_id["turn-rapidus-partner"]
@@ -45,7 +60,7 @@ def test_followups_need_their_history() -> None:
 
 def test_evidence_is_verbatim_in_the_raw_documents() -> None:
     texts = {doc: _raw_clean(path) for doc, path in DOCS.items()}
-    for q in load_set(DEFAULT_SET):
+    for q in load_sets([DEFAULT_SET, BLIND_SET]):
         for snippet in q.evidence:
             assert "**" not in snippet and not SUPERSCRIPTS.search(snippet), q.id
             assert " ".join(snippet.split()) in texts[q.doc], (q.id, snippet)
@@ -60,7 +75,7 @@ def test_evidence_is_verbatim_in_the_parsed_documents() -> None:
 
     parsed = {doc: ingest.parse(path) for doc, path in DOCS.items()}
     assert {doc: d.doc_id for doc, d in parsed.items()} == {doc: doc for doc in DOCS}
-    for q in load_set(DEFAULT_SET):
+    for q in load_sets([DEFAULT_SET, BLIND_SET]):
         for snippet in q.evidence:
             assert locate(snippet, parsed[q.doc].text), (q.id, snippet)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from footnote.eval.run import THRESHOLDS, check_thresholds
+from footnote.eval.dataset import BLIND_SET, DEFAULT_SET
+from footnote.eval.run import THRESHOLDS, check_thresholds, guarded_set
 
 
 def test_shipped_set_meets_thresholds(default_report: dict[str, Any]) -> None:
@@ -31,3 +32,19 @@ def test_thresholds_report_what_falls_below(default_report: dict[str, Any], tmp_
     strict.write_text(json.dumps({"retrieval": {"bm25": {"hit@1": 1.01}}, "answers": {"verbatim": 1.0}}), "utf-8")
     below = check_thresholds(default_report, strict)
     assert len(below) == 1 and below[0].startswith("bm25 hit@1 ") and below[0].endswith(" < 1.01")
+
+
+def test_blind_set_meets_its_thresholds(blind_report: dict[str, Any]) -> None:
+    # Nothing was fitted on the blind set, so its minimums are over all 80 questions.
+    assert blind_report["answers"]["questions"] == 80
+    assert blind_report["answers"]["verbatim"] == 1.0
+    assert check_thresholds(blind_report, which="blind") == []
+    # The shipped set's held-out minimums are not the blind set's: it falls below some of them.
+    assert check_thresholds(blind_report) != []
+
+
+def test_which_minimums_a_run_is_held_to(tmp_path) -> None:
+    assert guarded_set([]) == "default"
+    assert guarded_set([BLIND_SET]) == "blind"
+    assert guarded_set([DEFAULT_SET, BLIND_SET]) is None
+    assert guarded_set([tmp_path / "mine.jsonl"]) is None
