@@ -48,13 +48,15 @@ def collect(answerer: Any, questions: list[Any]) -> list[dict[str, Any]]:
     """Per question: its side of the split, whether answerable, and its sentences' features and labels."""
     from footnote.eval import metrics as m
     from footnote.eval.split import side
+    from footnote.service.answer import already_said
     from footnote.service.rewrite import standalone
 
     out = []
     for q in questions:
         # The rule-based rewrite, not the reader's pick among candidates: the fit must not depend on the model.
         query = standalone(q.question, q.history, answerer.index, answerer._similar)
-        reading = answerer.read(query, answerer.index.embed_query(query), TOP_K)
+        said = already_said(q.question, q.history, answerer.index)
+        reading = answerer.read(query, answerer.index.embed_query(query), TOP_K, said)
         doc = answerer.index.documents.get(q.doc or "")
         spans = [s for snippet in q.evidence for s in m.locate(snippet, doc.text)] if doc is not None else []
         rows, labels = [], []

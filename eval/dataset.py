@@ -28,6 +28,9 @@ DEFAULT_SET = Path(__file__).resolve().parent / "sets" / "default.jsonl"
 # 80 more questions on the same two documents, written blind: by people who had never seen the reader's answers
 # (README, Evals). Nothing is fitted on them, so both halves are unseen; the quality guard checks them too.
 BLIND_SET = DEFAULT_SET.with_name("blind.jsonl")
+# 56 follow-up conversations written the same way, in two batches: the first (ids "fu2-") showed how follow-ups
+# failed and the rewrite was fixed on it; the second ("fu3-") was written afterwards and measured once (README).
+BLIND_FOLLOWUPS = DEFAULT_SET.with_name("blind-followups.jsonl")
 
 
 @dataclass(frozen=True)

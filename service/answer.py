@@ -12,6 +12,7 @@ from the document's clean text by offsets, so they are the document's own words 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,6 +34,7 @@ from footnote.service.reader import (
     states_quantity,
     wants_quantity,
 )
+from footnote.service.rewrite import asks_for_more, follows_up
 from footnote.service.rewrite import candidates as rewrite_candidates
 
 if TYPE_CHECKING:
@@ -76,6 +78,20 @@ class Reading:
 _POINTS_BACK = re.compile(r"^(?:it|its|this|these|that|those|they|their|them|she|he|his|her|such|there)\b", re.I)
 
 
+def already_said(question: str, history: Sequence[tuple[str, str]], vocab: Index) -> list[str]:
+    """The earlier answers' text (white space collapsed) when ``question`` asks past them, else nothing.
+
+    A follow-up that asks for something besides what was said ("Which startup do they also support?", "What
+    other initiatives ...?", "And METI?") is surely not answered by the sentence quoted last, yet that sentence
+    matches every word it shares with the conversation and would win again. Other follow-ups keep it: the
+    quote that answered "Which research center ...?" may also say who established it ("Who established it?"),
+    and the source of what was said is in that quote's footnote ("Which source is cited for that?").
+    """
+    if not history or not follows_up(question, vocab) or not asks_for_more(question):
+        return []
+    return [" ".join(content.split()) for role, content in history if role == "assistant" and content.strip()]
+
+
 READER_FUSION = FusionParams()  # the fusion the reader's training saw: RRF, k0 60, equal weights
 
 
@@ -117,12 +133,12 @@ class Answerer:
         queries = rewrite_candidates(question, previous, answer, self.index, self._similar)
         return queries[0] if len(queries) == 1 else self._resolve(queries, top_k).query
 
-    def _resolve(self, queries: list[str], top_k: int) -> Reading:
+    def _resolve(self, queries: list[str], top_k: int, said: Sequence[str] = ()) -> Reading:
         if len(queries) == 1:
-            return self.read(queries[0], self.index.embed_query(queries[0]), top_k)
+            return self.read(queries[0], self.index.embed_query(queries[0]), top_k, said)
         # Every candidate rewrite embedded in one batch: one model call however many candidates.
         vectors = self.index.embed_queries(queries)
-        readings = [self.read(q, v, top_k) for q, v in zip(queries, vectors, strict=True)]
+        readings = [self.read(q, v, top_k, said) for q, v in zip(queries, vectors, strict=True)]
         # Another referent replaces the rule-based one only when the reader is clearly more confident in it.
         best = max(readings[1:], key=lambda r: r.confidence)
         return best if logit(best.confidence) > logit(readings[0].confidence) + REFERENT_MARGIN else readings[0]
@@ -147,10 +163,16 @@ class Answerer:
 
     # -- the answer ---------------------------------------------------------------------------------
 
-    def read(self, query: str, query_vector: np.ndarray, top_k: int) -> Reading:
-        """Retrieve for ``query`` and score every quotable sentence of the hits, most probable first."""
+    def read(self, query: str, query_vector: np.ndarray, top_k: int, said: Sequence[str] = ()) -> Reading:
+        """Retrieve for ``query`` and score every quotable sentence of the hits, most probable first.
+
+        ``said``: what the conversation's earlier answers said (``already_said``); a sentence they already
+        quoted is not quoted again.
+        """
         hits = self.retriever.search(query, top_k, query_vector=query_vector)
         sentences = self.features.rows(query, query_vector, hits)
+        if said:
+            sentences = [s for s in sentences if not self._repeats(s, said)]
         probs = self.model.probabilities(np.stack([s.features for s in sentences])) if sentences else np.zeros(0)
         order = np.argsort(-probs, kind="stable")
         ranked = [sentences[i] for i in order]
@@ -160,7 +182,12 @@ class Answerer:
     def best_reading(self, request: AnswerRequest) -> Reading:
         previous, answer = self._thread(request)
         queries = rewrite_candidates(request.question, previous, answer, self.index, self._similar)
-        return self._resolve(queries, request.top_k)
+        return self._resolve(queries, request.top_k, already_said(
+            request.question, [(t.role, t.content) for t in request.history], self.index))
+
+    def _repeats(self, sent: Sentence, said: Sequence[str]) -> bool:
+        text = " ".join(self.index.documents[sent.doc_id].text[sent.start : sent.end].split())
+        return any(text in earlier for earlier in said)
 
     def answer(self, request: AnswerRequest) -> Answer:
         reading = self.best_reading(request)

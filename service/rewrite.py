@@ -40,6 +40,33 @@ RARE = math.log(25.0)
 _PERSONAL = {"it": "", "they": "", "them": "", "he": "", "she": "", "him": "",
              "its": "'s", "their": "'s", "his": "'s", "her": "'s"}
 _DEMONSTRATIVE = re.compile(r"\b(this|that|these|those|there|then)\s*(?=[?.!,]|$)", re.I)
+# "those initiatives", "that commission", "this gap": a noun pointed back at. "That" after a noun is a relative
+# pronoun ("the startup that aims"), so it counts only at the start or after a preposition or an auxiliary.
+_POINTED = re.compile(r"\b(?P<det>these|those|this|that)\s+(?P<noun>[A-Za-z][\w\-]*)", re.I)
+_BEFORE_THAT = {"for", "in", "on", "about", "of", "with", "from", "to", "behind", "by", "at", "into", "besides", "than",
+                "does", "do", "did", "is", "are", "was", "were", "has", "have", "can", "could", "should", "would",
+                "will"}
+
+
+def _pointed_nouns(question: str) -> list[re.Match[str]]:
+    """The "that commission" / "those initiatives" phrases of a question."""
+    out = []
+    for match in _POINTED.finditer(question):
+        before = words(question[: match.start()])
+        if match.group("det").lower() != "that" or not before or before[-1] in _BEFORE_THAT:
+            out.append(match)
+    return out
+
+
+def _replace_pointed(question: str, referent: str) -> tuple[str, bool]:
+    """Replace "that commission" with a referent whose terms hold the noun's ("Personal Information Protection
+    Commission"); "those initiatives" with "Moonshot-style initiatives"."""
+    have = set(terms(referent))
+    for match in _pointed_nouns(question):
+        noun = terms(match.group("noun"))
+        if noun and set(noun) <= have:
+            return question[: match.start()] + referent + question[match.end() :], True
+    return question, False
 # Linear time on any question (a request's text must never stall the server): the closing white space and
 # punctuation are stripped before matching (_ellipsis) instead of by a lazy topic followed by optional
 # runs, which backtracked cubically; possessive quantifiers never give back, and \A keeps a search from
@@ -98,6 +125,23 @@ def subject_of(question: str, vocab: Vocabulary) -> str | None:
 
 def _has_own_topic(question: str, vocab: Vocabulary) -> bool:
     return any(vocab.known(t) for t in terms(question))
+
+
+# "Which startup do they also support?", "What other initiatives ...?", "Besides that, ...": asks past what was said.
+_CONTRAST = re.compile(
+    r"\b(?:also|other|others|else|besides|another|additionally|apart\s+from|aside\s+from|in\s+addition)\b", re.I)
+
+
+def asks_for_more(question: str) -> bool:
+    """True for a follow-up asking past what the conversation said: "And METI?", "What other ...?", "... also"."""
+    return bool(_ellipsis(question) or _CONTRAST.search(question))
+
+
+def follows_up(question: str, vocab: Vocabulary) -> bool:
+    """``needs_context``, or a noun pointed back at ("that commission"). Such a question names a topic of its
+    own, so the rule-based rewrite leaves it alone; the candidates offer the earlier referents that noun names.
+    """
+    return needs_context(question, vocab) or bool(_pointed_nouns(question))
 
 
 def needs_context(question: str, vocab: Vocabulary) -> bool:
@@ -192,17 +236,23 @@ def candidates(
     if previous is None:
         return [question]
     first = standalone_from(question, previous, vocab, similar)
-    if not needs_context(question, vocab):
+    if not follows_up(question, vocab):
         return [first]
     referents = entities(answer, previous, vocab) + [
         run for run in _content_runs(previous) if max((vocab.idf(t) for t in terms(run)), default=0.0) > COMMON
     ]
     out = [first]
+    pointed = bool(_pointed_nouns(question))
     for referent in referents:
-        # Only a pronoun has a referent to swap; "what about X?" keeps the rule-based rewrite alone.
+        # Only a pronoun, or a noun pointed at ("that commission"), has a referent to swap; "what about X?" keeps
+        # the rule-based rewrite alone.
         option, replaced = _replace_pronoun(question, referent)
         if not replaced:
-            break
+            if not pointed:
+                break
+            option, replaced = _replace_pointed(question, referent)
+            if not replaced:
+                continue
         if option not in out:
             out.append(option)
         if len(out) >= limit:
@@ -218,8 +268,9 @@ def standalone_from(question: str, previous: str, vocab: Vocabulary, similar: Si
     # and the reader keeps the one it is most confident in; the rule-based rewrite stays the question's subject.
     subject = subject_of(previous, vocab)
     ellipsis = _ellipsis(question)
-    if ellipsis and ellipsis.group("topic2") and (words(ellipsis.group("topic2")) or [""])[0] in _QUESTION_WORDS:
-        # "And what is recommended there?" is a whole question after the "and".
+    if ellipsis and ellipsis.group("topic2") and _is_question(ellipsis.group("topic2")):
+        # "And what is recommended there?", "And for that weakness, what should Japan consider?": a whole
+        # question after the "and".
         question = re.sub(r"^\s*(?:and|but|also)\s+", "", question, flags=re.I)
         question = question[0].upper() + question[1:]
         ellipsis = None
@@ -254,6 +305,13 @@ def standalone_from(question: str, previous: str, vocab: Vocabulary, similar: Si
             return rewritten
         return _with_context(rewritten, previous, vocab)
     return _with_context(question, previous, vocab)
+
+
+def _is_question(text: str) -> bool:
+    """A whole question ("what is recommended there", "for that weakness, what should ..."), not a topic."""
+    tokens = words(text)
+    return bool(tokens) and (tokens[0] in _QUESTION_WORDS or any(
+        t in ("what", "which", "who", "whom", "whose", "when", "where", "why", "how") for t in tokens[1:]))
 
 
 def _with_context(question: str, previous: str, vocab: Vocabulary) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from footnote.errors import InputError
-from footnote.eval.dataset import BLIND_SET, DEFAULT_SET, load_set, load_sets
+from footnote.eval.dataset import BLIND_FOLLOWUPS, BLIND_SET, DEFAULT_SET, load_set, load_sets
 from tests.conftest import ARTICLE, REPORT
 
 DOCS = {"cet-index-2025-japan-report": REPORT, "technology-policy-of-japan": ARTICLE}
@@ -50,6 +50,24 @@ def test_blind_set_size_and_shape() -> None:
     assert by_id["s2r-space-fund-years"].answers == ("10 years",)
 
 
+def test_blind_followups_size_and_shape() -> None:
+    questions = load_set(BLIND_FOLLOWUPS)
+    assert len(questions) == 56
+    assert {q.kind for q in questions} == {"followup"}
+    assert sum(q.id.startswith("fu2") for q in questions) == sum(q.id.startswith("fu3") for q in questions) == 28
+    assert sum(not q.answerable for q in questions) == 10
+    assert all(len(q.history) in (2, 4) and q.doc in DOCS for q in questions)
+    # Earlier answers are the documents' own sentences, and what an answer must add is never among them.
+    from footnote import ingest
+    from footnote.eval.metrics import locate
+
+    texts = {doc: ingest.parse(path).text for doc, path in DOCS.items()}
+    for q in questions:
+        for role, content in q.history:
+            assert role != "assistant" or locate(content, texts[q.doc]), (q.id, content)
+            assert not any(a.casefold() in content.casefold() for a in q.answers), q.id
+
+
 def test_followups_need_their_history() -> None:
     by_id = {q.id: q for q in load_set(DEFAULT_SET)}
     q = by_id["turn-rapidus-partner"]
@@ -60,7 +78,7 @@ def test_followups_need_their_history() -> None:
 
 def test_evidence_is_verbatim_in_the_raw_documents() -> None:
     texts = {doc: _raw_clean(path) for doc, path in DOCS.items()}
-    for q in load_sets([DEFAULT_SET, BLIND_SET]):
+    for q in load_sets([DEFAULT_SET, BLIND_SET, BLIND_FOLLOWUPS]):
         for snippet in q.evidence:
             assert "**" not in snippet and not SUPERSCRIPTS.search(snippet), q.id
             assert " ".join(snippet.split()) in texts[q.doc], (q.id, snippet)
@@ -75,7 +93,7 @@ def test_evidence_is_verbatim_in_the_parsed_documents() -> None:
 
     parsed = {doc: ingest.parse(path) for doc, path in DOCS.items()}
     assert {doc: d.doc_id for doc, d in parsed.items()} == {doc: doc for doc in DOCS}
-    for q in load_sets([DEFAULT_SET, BLIND_SET]):
+    for q in load_sets([DEFAULT_SET, BLIND_SET, BLIND_FOLLOWUPS]):
         for snippet in q.evidence:
             assert locate(snippet, parsed[q.doc].text), (q.id, snippet)
 

@@ -80,6 +80,37 @@ def test_three_turns_end_at_the_reports_source(client: TestClient) -> None:
     assert urls == [G_QUAT_URL]
 
 
+def test_a_follow_up_does_not_quote_the_last_answer_again(client: TestClient) -> None:
+    q1 = "What does MEXT lead at the ministerial level?"
+    a1 = ask(client, q1)
+    assert "MEXT leads research and development" in a1["footnotes"][0]["quote"]
+    a2 = ask(client, "And METI?", ("user", q1), ("assistant", a1["answer"]))
+    assert a2["query"] == "What does METI lead at the ministerial level?"
+    quotes = [n["quote"] for n in a2["footnotes"]]
+    assert quotes[0].startswith("METI oversees R&D and the promotion of industrial technologies")
+    assert not any("MEXT leads" in q for q in quotes)
+    # Asked on its own, the same question may quote what an earlier answer quoted.
+    again = ask(client, q1, ("user", q1), ("assistant", a1["answer"]))
+    assert again["footnotes"][0]["quote"] == a1["footnotes"][0]["quote"]
+
+
+def test_what_counts_as_already_said(corpus_index: Path) -> None:
+    from footnote.index.store import load
+    from footnote.service.answer import already_said
+
+    index = load(corpus_index)
+    history = [("user", "What is AISI?"), ("assistant", "“Japan  established AISI.” [1]")]
+    said = ["“Japan established AISI.” [1]"]
+    assert already_said("What else does it study?", history, index) == said
+    assert already_said("And Rapidus?", history, index) == said
+    assert already_said("Besides that, who funds it?", history, index) == said
+    # The last quote may answer these too: a question of its own, a plain follow-up, the source of what was said.
+    assert already_said("What is Rapidus?", history, index) == []
+    assert already_said("Who established it?", history, index) == []
+    assert already_said("Which source is cited for that?", history, index) == []
+    assert already_said("What else does it study?", [], index) == []
+
+
 @pytest.mark.parametrize("question", ["What are the related topics to see also?", "Energy policy of Japan",
                                       "What is the energy policy of Japan?"])
 def test_see_also_entries_are_never_quoted(client: TestClient, corpus_index: Path, question: str) -> None:

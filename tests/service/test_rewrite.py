@@ -58,6 +58,31 @@ def test_standalone_questions_are_left_alone(answerer: Answerer, question: str) 
     assert rewrite(answerer, question, ("user", "What is Rapidus?"), ("assistant", "A startup.")) == question
 
 
+def test_and_before_a_whole_question_is_not_a_topic(answerer: Answerer) -> None:
+    # "And for that weakness, what ...?" is a question of its own after the "and", not "what about <it>" (which
+    # made "What does the report recommend for human capital in for that design weakness ...?"); the thread
+    # stays as context.
+    turns = [("user", "What does the report recommend for human capital in semiconductors?")]
+    assert rewrite(answerer, "And for that design weakness specifically, what should Japan consider?", *turns) == (
+        "For that design weakness specifically, what should Japan consider? (recommend, human capital, semiconductors)")
+
+
+def test_a_noun_pointed_at_is_offered_the_referents_it_names(corpus_index: Path) -> None:
+    from footnote.index.store import load
+    from footnote.service.rewrite import candidates
+
+    index = load(corpus_index)
+    previous = "Which body is responsible for privacy and data governance?"
+    answer = "“... with agencies such as the Personal Information Protection Commission overseeing compliance.” [1]"
+    options = candidates("What does that commission enable?", previous, answer, index)
+    # The question names a topic of its own, so the rule-based rewrite leaves it; the named commission is offered.
+    assert options == ["What does that commission enable?",
+                       "What does Personal Information Protection Commission enable?"]
+    # "that" after a noun is a relative pronoun, not a pointer.
+    assert candidates("Which startup is the one that aims at 2nm chips?", previous, answer, index) == [
+        "Which startup is the one that aims at 2nm chips?"]
+
+
 def test_no_history_means_no_rewrite(answerer: Answerer) -> None:
     assert rewrite(answerer, "Who is it partnering with?") == "Who is it partnering with?"
 
