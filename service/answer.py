@@ -45,6 +45,8 @@ NOT_FOUND = "Not found in the documents."
 # in another referent's rewrite than in the rule-based one: about 0.1 of probability around 0.5.
 REFERENT_MARGIN = 0.4
 MAY_NOT_ANSWER = "The documents may not answer this question; the closest passages say:"
+# How much of a sentence's opening an earlier answer must hold for the sentence to count as already quoted.
+REPEAT_CHARS = 80
 
 __all__ = ["Answerer", "AnswerSettings", "NOT_FOUND", "states_quantity", "wants_quantity"]
 
@@ -186,7 +188,9 @@ class Answerer:
             request.question, [(t.role, t.content) for t in request.history], self.index))
 
     def _repeats(self, sent: Sentence, said: Sequence[str]) -> bool:
-        text = " ".join(self.index.documents[sent.doc_id].text[sent.start : sent.end].split())
+        """Whether an earlier answer quoted this sentence: its opening (the first ``REPEAT_CHARS``, or all of a
+        shorter one) is in it, so a client that cut the earlier answer short still counts."""
+        text = " ".join(self.index.documents[sent.doc_id].text[sent.start : sent.end].split())[:REPEAT_CHARS]
         return any(text in earlier for earlier in said)
 
     def answer(self, request: AnswerRequest) -> Answer:

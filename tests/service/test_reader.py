@@ -89,6 +89,9 @@ def test_a_follow_up_does_not_quote_the_last_answer_again(client: TestClient) ->
     quotes = [n["quote"] for n in a2["footnotes"]]
     assert quotes[0].startswith("METI oversees R&D and the promotion of industrial technologies")
     assert not any("MEXT leads" in q for q in quotes)
+    # An earlier answer the client cut short still counts as said.
+    cut = ask(client, "And METI?", ("user", q1), ("assistant", a1["answer"][:120]))
+    assert cut["footnotes"][0]["quote"] == quotes[0]
     # Asked on its own, the same question may quote what an earlier answer quoted.
     again = ask(client, q1, ("user", q1), ("assistant", a1["answer"]))
     assert again["footnotes"][0]["quote"] == a1["footnotes"][0]["quote"]
