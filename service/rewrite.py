@@ -67,6 +67,8 @@ def _replace_pointed(question: str, referent: str) -> tuple[str, bool]:
         if noun and set(noun) <= have:
             return question[: match.start()] + referent + question[match.end() :], True
     return question, False
+
+
 # Linear time on any question (a request's text must never stall the server): the closing white space and
 # punctuation are stripped before matching (_ellipsis) instead of by a lazy topic followed by optional
 # runs, which backtracked cubically; possessive quantifiers never give back, and \A keeps a search from
