@@ -305,6 +305,19 @@ def guarded_set(sets: Sequence[Path]) -> str | None:
     return None
 
 
+def guard_lines(report: dict[str, Any], sets: Sequence[Path]) -> list[str]:
+    """What ``footnote eval`` prints about the minimums a run of ``sets`` is held to (nothing for a user's sets)."""
+    which = guarded_set(sets)
+    if which is None:
+        return []
+    below = check_thresholds(report, which=which)
+    verdict = "met" if not below else "BELOW: " + "; ".join(below)
+    if which == "default":
+        return [f"thresholds (eval/thresholds.json): {verdict}"]
+    return [f"{which} set: nothing was fitted on it, so every column is on unseen questions",
+            f"thresholds (eval/thresholds.json, {which}): {verdict}"]
+
+
 def check_thresholds(report: dict[str, Any], path: Path = THRESHOLDS, which: str = "default") -> list[str]:
     """The minimums of ``thresholds.json`` that ``report`` falls below, as lines (empty: all met).
 
@@ -380,11 +393,9 @@ def run_cli(sets: list[Path], index_dir: Path, modes: list[str], report_dir: Pat
     if old is not None:
         report["compare"] = compare(old, report)
     echo(format_table(report))
-    which = guarded_set(sets) if squad_file is None else None
-    if which is not None:
-        below = check_thresholds(report, which=which)
-        name = "" if which == "default" else f", {which}"
-        echo(f"thresholds (eval/thresholds.json{name}): " + ("met" if not below else "BELOW: " + "; ".join(below)))
+    if squad_file is None:
+        for line in guard_lines(report, sets):
+            echo(line)
     if old is not None:
         echo(format_compare(report["compare"]))
     if report_dir is not None:

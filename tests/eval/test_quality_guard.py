@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from footnote.eval.dataset import BLIND_SET, DEFAULT_SET
-from footnote.eval.run import THRESHOLDS, check_thresholds, guarded_set
+from footnote.eval.run import THRESHOLDS, check_thresholds, guard_lines, guarded_set
 
 
 def test_shipped_set_meets_thresholds(default_report: dict[str, Any]) -> None:
@@ -41,6 +41,10 @@ def test_blind_set_meets_its_thresholds(blind_report: dict[str, Any]) -> None:
     assert check_thresholds(blind_report, which="blind") == []
     # The shipped set's held-out minimums are not the blind set's: it falls below some of them.
     assert check_thresholds(blind_report) != []
+    assert guard_lines(blind_report, [BLIND_SET]) == [
+        "blind set: nothing was fitted on it, so every column is on unseen questions",
+        "thresholds (eval/thresholds.json, blind): met"]
+    assert guard_lines(blind_report, [BLIND_SET, DEFAULT_SET]) == []
 
 
 def test_which_minimums_a_run_is_held_to(tmp_path) -> None:
