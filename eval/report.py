@@ -167,6 +167,7 @@ def risk_coverage_svg(curves: dict[str, list[dict[str, float]]], width: int = 42
     parts.append("</svg>")
     return "".join(parts)
 
+
 def _splits_table(splits: dict[str, Any]) -> str:
     names = [n for n in ("tune", "heldout") if n in splits]
     rows = "".join(f"<tr><td>{escape(label)}</td>" + "".join(

@@ -96,11 +96,6 @@ _CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w’'\-]*")
 _TERMINAL = re.compile(r"[.!?:;。！？][\"'”’)\]]*\s*$")
 
 
-def asks_for_source(question: str) -> bool:
-    """True for "Which source is cited for that?", "Where can I read more about it?"."""
-    return bool(_SOURCE_QUESTION.search(question))
-
-
 def wants_quantity(question: str) -> bool:
     """True for questions whose answer is a number, an amount or a date."""
     return bool(_QUANTITY_QUESTION.search(question))
@@ -204,7 +199,7 @@ class Features:
 
     def rows(self, question: str, query_vector: np.ndarray, hits: Sequence[Hit]) -> list[Sentence]:
         w = self.weights
-        asks_source = asks_for_source(question)
+        asks_source = bool(_SOURCE_QUESTION.search(question))
         # The words asking for a source are not what the sentence should say.
         q_terms = self.terms(_SOURCE_QUESTION.sub(" ", question))
         q_weight = {t: w.idf(t) for t in dict.fromkeys(q_terms)}

@@ -58,11 +58,11 @@ def _pointed_nouns(question: str) -> list[re.Match[str]]:
     return out
 
 
-def _replace_pointed(question: str, referent: str) -> tuple[str, bool]:
-    """Replace "that commission" with a referent whose terms hold the noun's ("Personal Information Protection
-    Commission"); "those initiatives" with "Moonshot-style initiatives"."""
+def _replace_pointed(question: str, pointed: Sequence[re.Match[str]], referent: str) -> tuple[str, bool]:
+    """Replace the first of ``pointed`` (``_pointed_nouns(question)``) whose noun the referent's terms hold:
+    "that commission" with "Personal Information Protection Commission"."""
     have = set(terms(referent))
-    for match in _pointed_nouns(question):
+    for match in pointed:
         noun = terms(match.group("noun"))
         if noun and set(noun) <= have:
             return question[: match.start()] + referent + question[match.end() :], True
@@ -238,13 +238,13 @@ def candidates(
     if previous is None:
         return [question]
     first = standalone_from(question, previous, vocab, similar)
-    if not follows_up(question, vocab):
+    pointed = _pointed_nouns(question)
+    if not pointed and not needs_context(question, vocab):  # ``follows_up``, with the pointed nouns kept
         return [first]
     referents = entities(answer, previous, vocab) + [
         run for run in _content_runs(previous) if max((vocab.idf(t) for t in terms(run)), default=0.0) > COMMON
     ]
     out = [first]
-    pointed = bool(_pointed_nouns(question))
     for referent in referents:
         # Only a pronoun, or a noun pointed at ("that commission"), has a referent to swap; "what about X?" keeps
         # the rule-based rewrite alone.
@@ -252,7 +252,7 @@ def candidates(
         if not replaced:
             if not pointed:
                 break
-            option, replaced = _replace_pointed(question, referent)
+            option, replaced = _replace_pointed(question, pointed, referent)
             if not replaced:
                 continue
         if option not in out:
