@@ -10,7 +10,8 @@ Each line::
      "evidence": ["Rapidus is partnering with IBM"],   # verbatim clean text that must be retrieved
      "doc": "cet-index-2025-japan-report",             # doc_id holding the evidence (null if none)
      "answerable": true,
-     "kind": "followup"}                  # optional label for breakdowns
+     "kind": "followup",                  # optional label for breakdowns
+     "group": "cet-index-2025-japan-report"}   # optional: a group's questions share a side of the split
 
 An unanswerable question has ``"answerable": false`` and empty ``answers`` and ``evidence``.
 """
@@ -44,6 +45,11 @@ class Question:
     history: tuple[tuple[str, str], ...] = ()
     kind: str = ""
     source: str = field(default="", compare=False)  # the set file it came from
+    group: str | None = None  # questions of one group fall on one side of the split (eval/split.py)
+
+    @property
+    def split_key(self) -> str:
+        return self.group or self.id
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -55,6 +61,7 @@ class Question:
             "doc": self.doc,
             "answerable": self.answerable,
             "kind": self.kind,
+            **({"group": self.group} if self.group else {}),
         }
 
 
@@ -89,6 +96,9 @@ def _parse(row: Any, where: str, source: str) -> Question:
     doc = row.get("doc")
     if doc is not None and not isinstance(doc, str):
         raise InputError(f"{where}: doc must be a doc_id string or null")
+    group = row.get("group")
+    if group is not None and not (isinstance(group, str) and group.strip()):
+        raise InputError(f"{where}: group must be a non-empty string")
     return Question(
         id=str(row["id"]),
         question=question,
@@ -99,6 +109,7 @@ def _parse(row: Any, where: str, source: str) -> Question:
         history=tuple(history),
         kind=str(row.get("kind", "")),
         source=source,
+        group=group,
     )
 
 

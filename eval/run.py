@@ -292,6 +292,27 @@ def run_eval(sets: Sequence[Path], index_dir: Path, modes: Sequence[str] = MODES
     return evaluate_index(index, questions, modes=modes, config=config, **kwargs)
 
 
+def run_on_corpus(sets: Sequence[Path], corpus_dir: Path, modes: Sequence[str], *, settings: Settings,
+                  echo: Callable[[str], Any] = lambda line: None) -> dict[str, Any]:
+    """Index ``corpus_dir`` in a temporary folder with ``settings`` and evaluate ``sets`` against it."""
+    import tempfile
+
+    from footnote.index.build import update_index
+
+    if not corpus_dir.is_dir():
+        raise InputError(f"{corpus_dir}: --corpus needs a folder of documents")
+    with tempfile.TemporaryDirectory(prefix="footnote-eval-") as tmp:
+        echo(f"indexing {corpus_dir} in a temporary folder")
+        update_index([corpus_dir], Path(tmp) / "index", chunk_tokens=settings.chunk_tokens,
+                     overlap=settings.chunk_overlap, model_path=settings.model_path,
+                     embed_batch_size=settings.embed_batch_size, echo=lambda line: None)
+        report = run_eval(sets, Path(tmp) / "index", modes, model_path=settings.model_path,
+                          fusion=settings.fusion_params(), answer_settings=settings.answer())
+    report["config"]["index_dir"] = f"(temporary, of {corpus_dir})"
+    report["config"]["corpus"] = str(corpus_dir)
+    return report
+
+
 THRESHOLDS = Path(__file__).resolve().parent / "thresholds.json"
 
 
@@ -358,8 +379,13 @@ def read_report(path: Path) -> dict[str, Any]:
 
 def run_cli(sets: list[Path], index_dir: Path, modes: list[str], report_dir: Path | None,
             compare_to: Path | None, beir_dir: Path | None, echo: Callable[[str], Any],
-            settings: Settings, store: VectorStore | None = None, squad_file: Path | None = None) -> dict[str, Any]:
-    """What ``footnote eval`` does: evaluate, print the table, write and compare reports."""
+            settings: Settings, store: VectorStore | None = None, squad_file: Path | None = None,
+            corpus_dir: Path | None = None) -> dict[str, Any]:
+    """What ``footnote eval`` does: evaluate, print the table, write and compare reports.
+
+    ``corpus_dir``: index that folder of documents in a temporary folder (your own index is not touched) and
+    evaluate the sets against it, as ``--squad`` does for a SQuAD file's articles.
+    """
     from footnote.eval.compare import compare, format_compare
     from footnote.eval.report import format_table, write_reports
 
@@ -387,6 +413,10 @@ def run_cli(sets: list[Path], index_dir: Path, modes: list[str], report_dir: Pat
         if sets:
             raise InputError("give either eval sets or --squad, not both")
         report = run_squad(squad_file, modes, settings=settings)
+    elif corpus_dir is not None:
+        if not sets:
+            raise InputError("--corpus needs the eval sets whose questions are about it")
+        report = run_on_corpus(sets, corpus_dir, modes, settings=settings, echo=echo)
     else:
         report = run_eval(sets, index_dir, modes, model_path=settings.model_path, store=store,
                           fusion=settings.fusion_params(), answer_settings=settings.answer())

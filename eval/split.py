@@ -2,8 +2,10 @@
 
 A question's side depends only on its id and the seed (a hash, not a shuffle), so adding questions to a
 set never moves the existing ones. The split is by question: the shipped set has two documents and the
-SQuAD file one article, too few to split by document. Every figure reported as "held-out" is on questions
-whose side is ``heldout``; ``benchmarks/train_reader.py`` fits on ``tune`` only.
+SQuAD file one article, too few to split by document. A set with many documents can split by document
+instead: questions that name a ``group`` (eval/sets/wiki-topics.jsonl: their document) take its side.
+Every figure reported as "held-out" is on questions whose side is ``heldout``; ``benchmarks/train_reader.py``
+fits on ``tune`` only.
 """
 
 from __future__ import annotations
@@ -26,10 +28,11 @@ def side(question_id: str, seed: int = SEED) -> str:
 
 
 def pick(items: Iterable[T], which: str, key: str = "id", seed: int = SEED) -> list[T]:
-    """The items (objects or dicts with an id) on side ``which``."""
+    """The items (objects or dicts with an id, and maybe a ``group``) on side ``which``."""
     out = []
     for item in items:
-        qid = item[key] if isinstance(item, dict) else getattr(item, key)
+        group = item.get("group") if isinstance(item, dict) else getattr(item, "group", None)
+        qid = group or (item[key] if isinstance(item, dict) else getattr(item, key))
         if side(str(qid), seed) == which:
             out.append(item)
     return out

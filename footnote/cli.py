@@ -242,6 +242,8 @@ def ask(question: str, index_dir: Path | None, history_file: Path | None, top_k:
 @store_options
 @click.option("--squad", "squad_file", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
               help="Evaluate a SQuAD v2.0 JSON file: its articles are indexed in a temporary folder.")
+@click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None,
+              help="Index this folder of documents in a temporary folder and evaluate the sets against it.")
 @_friendly_errors
 def eval_(
     sets: tuple[Path, ...],
@@ -253,6 +255,7 @@ def eval_(
     store: str | None,
     milvus_uri: str | None,
     squad_file: Path | None,
+    corpus_dir: Path | None,
 ) -> None:
     """Measure retrieval and answers against expected-answer sets."""
     from footnote.eval.run import run_cli
@@ -266,6 +269,7 @@ def eval_(
         compare_to=compare_to,
         beir_dir=beir_dir,
         squad_file=squad_file,
+        corpus_dir=corpus_dir,
         echo=click.echo,
         settings=settings,
         store=_store(settings),

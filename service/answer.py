@@ -11,7 +11,6 @@ from the document's clean text by offsets, so they are the document's own words 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from footnote.index.hybrid import FusionParams
 from footnote.index.text import question_analyzer
 from footnote.service.models import Answer, AnswerRequest, Footnote, PassageOut
 from footnote.service.reader import (
+    POINTS_BACK,
     Features,
     Model,
     Sentence,
@@ -74,10 +74,6 @@ class Reading:
     sentences: list[Sentence]
     probs: np.ndarray
     confidence: float
-
-
-# A sentence opening with one of these points back at the sentence before it (English grammar).
-_POINTS_BACK = re.compile(r"^(?:it|its|this|these|that|those|they|their|them|she|he|his|her|such|there)\b", re.I)
 
 
 def already_said(question: str, history: Sequence[tuple[str, str]], vocab: Index) -> list[str]:
@@ -227,7 +223,7 @@ class Answerer:
     def span(self, sent: Sentence) -> tuple[int, int]:
         """The quote's span: the sentence, reaching back one sentence when it opens by pointing back."""
         doc_text = self.index.documents[sent.doc_id].text
-        if not _POINTS_BACK.match(doc_text[sent.start : sent.end]):
+        if not POINTS_BACK.match(doc_text[sent.start : sent.end]):
             return sent.start, sent.end
         spans = self.index.passage(sent.passage_id).sentences
         i = next((k for k, sp in enumerate(spans) if sp[0] == sent.start), 0)

@@ -32,13 +32,14 @@ FEATURES = (
     "sem", "sem_context", "sem_passage", "sem_gap", "cov_sentence", "cov_context", "cov_passage",
     "missing_passage", "missing_corpus", "type_missing", "new_name", "rank", "fusion_rel",
     "log_words", "bigrams", "novelty", "best_cov", "best_sem", "missing_context", "missing_context_n", "source_cited",
-    "sem_x_cov", "sem_x_cov_context",
+    "sem_x_cov", "sem_x_cov_context", "cov_inherit", "sem_x_cov_inherit", "cov_predicate", "sem_x_cov_predicate",
 )
 
 # The answer model reads coverage only through its products with meaning (sem_x_cov...): on its own, a sentence
 # holding every word of the question looks like an answer even when a word is used in another sense ("human
 # capital" for "What is the capital of Japan?"). The sentence model, which ranks quotes, keeps them.
-ANSWER_FEATURES = tuple(n for n in FEATURES if n not in ("cov_sentence", "cov_context", "cov_passage", "best_cov"))
+ANSWER_FEATURES = tuple(n for n in FEATURES if n not in (
+    "cov_sentence", "cov_context", "cov_passage", "best_cov", "cov_inherit", "cov_predicate"))
 _ANSWER_COLUMNS = [FEATURES.index(n) for n in ANSWER_FEATURES]
 
 _SEM, _GAP, _COV, _BEST_COV, _BEST_SEM = (
@@ -92,6 +93,8 @@ _QUANTITY = re.compile(
 # "What source supports ...?", "Where can I read more about ...?": answered by what a sentence cites.
 _SOURCE_QUESTION = re.compile(
     r"\b(?:sources?|cites?|cited|citations?|references?|(?:read|learn|find\s+out)\s+more|more\s+information)\b", re.I)
+# A sentence opening with one of these points back at the sentence before it (English grammar).
+POINTS_BACK = re.compile(r"^(?:it|its|this|these|that|those|they|their|them|she|he|his|her|such|there)\b", re.I)
 _CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w’'\-]*")
 _TERMINAL = re.compile(r"[.!?:;。！？][\"'”’)\]]*\s*$")
 
@@ -224,6 +227,11 @@ class Features:
             centroid = vectors.sum(axis=0)
             sem_passage = float(centroid @ query_vector) / (float(np.linalg.norm(centroid)) or 1.0)
             p_terms = self._passage_terms_of(p.id)
+            heading = set(self.terms(" ".join(p.section))) if p.section else set()
+            # What the question asks of its subject: its terms that are not the subject's own (the section's
+            # heading, the document's title). "How did Guy Moll die?" under "Guy Moll" asks "die".
+            topic = heading | set(self.terms(p.title))
+            asked = {t: v for t, v in q_weight.items() if t not in topic} or q_weight
             cov_passage = _coverage(q_weight, p_terms)
             absent = [v for t, v in q_weight.items() if t not in p_terms]
             missing_passage = max(absent, default=0.0) / (w.max_idf or 1.0)
@@ -246,6 +254,13 @@ class Features:
                 # The question's key terms the sentence and its neighbours never use: a changed word is what
                 # makes a question look answerable when it is not.
                 absent_here = [v for t, v in q_weight.items() if t not in context_set]
+                # What the sentence says of the subject it is about: a sentence is about its section's heading
+                # ("He appeared in 73 films ..." under "Alexander Engel"), and one opening with "He", "It" or
+                # "This" is about what the sentence before it named. Without this the sentence that names the
+                # subject wins every question about it, whatever it says.
+                about = s_set | heading | (set(all_terms[i - 1]) if i and POINTS_BACK.match(sentence) else set())
+                cov_inherit = _coverage(q_weight, about)
+                cov_predicate = _coverage(asked, about)
                 raw.append((rank, p.id, p.doc_id, int(start), int(end), vectors[i], [
                     float(sem[i]), sem_context, sem_passage, 0.0,
                     _coverage(q_weight, s_set), _coverage(q_weight, context_set), cov_passage,
@@ -262,6 +277,7 @@ class Features:
                     # Sharing the question's words is not enough ("Human capital ..." for "the capital of
                     # Japan"): the products only grow when meaning and words agree.
                     float(sem[i]) * _coverage(q_weight, s_set), sem_context * _coverage(q_weight, context_set),
+                    cov_inherit, float(sem[i]) * cov_inherit, cov_predicate, float(sem[i]) * cov_predicate,
                 ]))
         if not raw:
             return []

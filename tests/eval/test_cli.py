@@ -50,3 +50,47 @@ def test_eval_errors_are_one_line(corpus_index: Path, small_set: Path, tmp_path:
                                        str(not_report)])
     assert bad_compare.exit_code == 2
     assert bad_compare.output.strip() == f"error: {not_report}: not a report.json written by `footnote eval`"
+
+
+ACTORS = """# Film actors
+
+## Alexander Engel
+
+Alexander Engel (4 June 1902 – 25 July 1968) was a German film actor. He appeared in 73 films between 1932 and 1968.
+
+## Dieter Borsche
+
+Dieter Borsche (25 October 1909 – 5 August 1982) was a German film and stage actor. Borsche became a film star after
+the Second World War.
+"""
+ACTOR_SET = [
+    {"id": "engel-films", "question": "How many films did Alexander Engel appear in?", "answers": ["73"],
+     "evidence": ["He appeared in 73 films between 1932 and 1968."], "doc": "film-actors", "answerable": True,
+     "group": "film-actors"},
+    {"id": "peru", "question": "What is the capital of Peru?", "answers": [], "evidence": [], "doc": None,
+     "answerable": False},
+]
+
+
+def test_eval_corpus_indexes_a_folder_and_quotes_what_a_section_says_of_its_subject(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "film-actors.md").write_text(ACTORS, "utf-8")
+    questions = tmp_path / "actors.jsonl"
+    questions.write_text("".join(json.dumps(q) + "\n" for q in ACTOR_SET), "utf-8")
+    result = CliRunner().invoke(main, ["eval", str(questions), "--corpus", str(docs), "--modes", "hybrid",
+                                       "--report", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[:2] == [
+        f"indexing {docs} in a temporary folder", "2 questions (1 answerable, 0 follow-ups); index v000001, 2 passages"]
+    report = json.loads((tmp_path / "out" / "report.json").read_text("utf-8"))
+    assert report["config"]["corpus"] == str(docs)
+    rows = {q["id"]: q for q in report["questions"]}
+    # "He appeared in 73 films" says what is asked; the sentence naming Engel only says who he was.
+    first = rows["engel-films"]["answer"]["footnotes"][0]["quote"]
+    assert first.endswith("He appeared in 73 films between 1932 and 1968.")
+    assert rows["engel-films"]["group"] == "film-actors"
+    assert not rows["peru"]["answer"]["grounded"]
+    no_sets = CliRunner().invoke(main, ["eval", "--corpus", str(docs)])
+    assert no_sets.exit_code == 2
+    assert no_sets.output.strip() == "error: --corpus needs the eval sets whose questions are about it"

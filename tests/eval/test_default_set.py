@@ -10,9 +10,12 @@ import pytest
 
 from footnote.errors import InputError
 from footnote.eval.dataset import BLIND_FOLLOWUPS, BLIND_SET, DEFAULT_SET, load_set, load_sets
+from footnote.eval.split import pick, side
 from tests.conftest import ARTICLE, REPORT
 
 DOCS = {"cet-index-2025-japan-report": REPORT, "technology-policy-of-japan": ARTICLE}
+WIKI_SET = DEFAULT_SET.with_name("wiki-topics.jsonl")
+WIKI_DOCS = DEFAULT_SET.with_name("wiki-topics")
 SUPERSCRIPTS = re.compile("[¹²³⁴⁵⁶⁷⁸⁹⁰]")
 
 
@@ -66,6 +69,30 @@ def test_blind_followups_size_and_shape() -> None:
         for role, content in q.history:
             assert role != "assistant" or locate(content, texts[q.doc]), (q.id, content)
             assert not any(a.casefold() in content.casefold() for a in q.answers), q.id
+
+
+def test_wiki_topics_set_size_shape_and_split_by_document() -> None:
+    from footnote import ingest
+    from footnote.eval.metrics import locate
+
+    questions = load_set(WIKI_SET)
+    docs = {path.stem: ingest.parse(path) for path in sorted(WIKI_DOCS.glob("*.md"))}
+    assert len(docs) == 30 and {d.doc_id for d in docs.values()} == set(docs)
+    assert len(questions) == 450
+    assert {kind: sum(q.kind == kind for q in questions) for kind in ("factual", "paraphrase", "unanswerable")} == {
+        "factual": 240, "paraphrase": 60, "unanswerable": 150}
+    assert all(q.doc in docs and q.group == q.doc and not q.history for q in questions)
+    assert {doc: sum(q.doc == doc for q in questions) for doc in docs} == dict.fromkeys(docs, 15)
+    for q in questions:
+        for snippet in q.evidence:
+            assert locate(snippet, docs[q.doc].text), (q.id, snippet)
+        assert all(any(a.casefold() in e.casefold() for e in q.evidence) for a in q.answers), q.id
+    # A document's questions share one side of the split: 13 documents may be fitted on, 17 are held out.
+    held = pick(questions, "heldout")
+    assert len(held) == 255 and {side(q.doc or "") for q in held} == {"heldout"}
+    assert len({q.doc for q in held}) == 17
+    by_id = {q.id: q for q in questions}
+    assert by_id["wt-german-actors-01"].answers == ("summer of 2007", "2007")
 
 
 def test_followups_need_their_history() -> None:

@@ -149,8 +149,8 @@ def test_not_found_and_progress_indicator(page: Page, corpus_server: str) -> Non
 
 def test_a_low_confidence_answer_shows_a_warning_once(page: Page, corpus_server: str) -> None:
     page.goto(corpus_server)
-    # Confidence 0.71: between the two thresholds (0.56 and 0.90).
-    question = "Which foreign chipmaker does the article point to in discussions of supply chains?"
+    # Confidence 0.71: between the two thresholds (0.55 and 0.90).
+    question = "Which young company became a world leader in cleaning up space junk?"
     body = httpx.post(f"{corpus_server}/answer", json={"question": question}).json()
     assert body["grounded"] is True and body["uncertain"] is True  # below the fitted confident_from
     turn = ask(page, question)
