@@ -32,6 +32,10 @@ BLIND_SET = DEFAULT_SET.with_name("blind.jsonl")
 # 56 follow-up conversations written the same way, in two batches: the first (ids "fu2-") showed how follow-ups
 # failed and the rewrite was fixed on it; the second ("fu3-") was written afterwards and measured once (README).
 BLIND_FOLLOWUPS = DEFAULT_SET.with_name("blind-followups.jsonl")
+# 450 questions on 30 documents of another kind (Wikipedia abstracts grouped by topic, eval/sets/wiki-topics/),
+# split by document and fitted on by neither side; asked with `footnote eval WIKI_SET --corpus WIKI_DOCS`.
+WIKI_SET = DEFAULT_SET.with_name("wiki-topics.jsonl")
+WIKI_DOCS = DEFAULT_SET.with_name("wiki-topics")
 
 
 @dataclass(frozen=True)

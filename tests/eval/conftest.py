@@ -53,3 +53,13 @@ def blind_report(corpus_index: Path) -> dict[str, Any]:
     from footnote.eval.run import run_eval
 
     return run_eval([BLIND_SET], corpus_index, modes=("hybrid",))
+
+
+@pytest.fixture(scope="session")
+def wiki_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """wiki-topics (never fitted on) on its own 30 documents, as `footnote eval --corpus` runs it (about a minute)."""
+    from footnote.eval.dataset import WIKI_DOCS, WIKI_SET
+    from footnote.eval.run import run_on_corpus
+    from footnote.settings import Settings
+
+    return run_on_corpus([WIKI_SET], WIKI_DOCS, ("hybrid",), settings=Settings())
