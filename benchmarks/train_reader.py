@@ -220,7 +220,7 @@ def _log_losses(tune: list[dict[str, Any]], probs: list[np.ndarray], conf: np.nd
 
 def train(corpus_index: Path, wiki_index: Path | None) -> dict[str, Any]:
     from footnote.eval.dataset import DEFAULT_SET, load_sets
-    from footnote.eval.split import side
+    from footnote.eval.split import pick
     from footnote.index.store import load
     from footnote.service.answer import Answerer
     from footnote.service.reader import ANSWER_FEATURES, FEATURES, Model
@@ -229,7 +229,7 @@ def train(corpus_index: Path, wiki_index: Path | None) -> dict[str, Any]:
     answerer = Answerer(load(corpus_index), model=Model.neutral())
     items = collect(answerer, load_sets([DEFAULT_SET, OFFTOPIC]))
     if wiki_index is not None:
-        wiki = [q for q in load_sets([WIKI_SET]) if side(q.split_key) == "tune"]  # the held-out side is never read
+        wiki = pick(load_sets([WIKI_SET]), "tune")  # the held-out side is never read
         items += collect(Answerer(load(wiki_index), model=Model.neutral()), wiki)
     tune = [it for it in items if it["side"] == "tune"]
     scores = {(l2, l2a): _log_losses(tune, *_out_of_fold(tune, l2, l2a)) for l2 in L2_GRID for l2a in L2_GRID}

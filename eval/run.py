@@ -292,22 +292,27 @@ def run_eval(sets: Sequence[Path], index_dir: Path, modes: Sequence[str] = MODES
     return evaluate_index(index, questions, modes=modes, config=config, **kwargs)
 
 
+def index_folder(folder: Path, index_dir: Path, settings: Settings) -> Path:
+    """Ingest and index ``folder`` into ``index_dir`` with ``settings``, quietly (a scratch index for an eval)."""
+    from footnote.index.build import update_index
+
+    update_index([folder], index_dir, chunk_tokens=settings.chunk_tokens, overlap=settings.chunk_overlap,
+                 model_path=settings.model_path, embed_batch_size=settings.embed_batch_size, echo=lambda line: None)
+    return index_dir
+
+
 def run_on_corpus(sets: Sequence[Path], corpus_dir: Path, modes: Sequence[str], *, settings: Settings,
                   echo: Callable[[str], Any] = lambda line: None) -> dict[str, Any]:
     """Index ``corpus_dir`` in a temporary folder with ``settings`` and evaluate ``sets`` against it."""
     import tempfile
 
-    from footnote.index.build import update_index
-
     if not corpus_dir.is_dir():
         raise InputError(f"{corpus_dir}: --corpus needs a folder of documents")
     with tempfile.TemporaryDirectory(prefix="footnote-eval-") as tmp:
         echo(f"indexing {corpus_dir} in a temporary folder")
-        update_index([corpus_dir], Path(tmp) / "index", chunk_tokens=settings.chunk_tokens,
-                     overlap=settings.chunk_overlap, model_path=settings.model_path,
-                     embed_batch_size=settings.embed_batch_size, echo=lambda line: None)
-        report = run_eval(sets, Path(tmp) / "index", modes, model_path=settings.model_path,
-                          fusion=settings.fusion_params(), answer_settings=settings.answer())
+        report = run_eval(sets, index_folder(corpus_dir, Path(tmp) / "index", settings), modes,
+                          model_path=settings.model_path, fusion=settings.fusion_params(),
+                          answer_settings=settings.answer())
     report["config"]["index_dir"] = f"(temporary, of {corpus_dir})"
     report["config"]["corpus"] = str(corpus_dir)
     return report

@@ -99,17 +99,14 @@ def _question(qa: Any, context: str, raw: bool, doc: str, where: str) -> Questio
 
 def squad_index(files: dict[str, str], workdir: Path, settings: Settings | None = None) -> Path:
     """Write the articles under ``workdir/docs`` and index them into ``workdir/index``; returns the index dir."""
-    from footnote.index.build import update_index
+    from footnote.eval.run import index_folder
     from footnote.settings import Settings
 
-    s = settings or Settings()
     docs = workdir / "docs"
     docs.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
         (docs / name).write_text(text, "utf-8")
-    update_index([docs], workdir / "index", chunk_tokens=s.chunk_tokens, overlap=s.chunk_overlap,
-                 model_path=s.model_path, embed_batch_size=s.embed_batch_size, echo=lambda line: None)
-    return workdir / "index"
+    return index_folder(docs, workdir / "index", settings or Settings())
 
 
 def run_squad(path: Path, modes: Sequence[str], settings: Settings | None = None,
