@@ -36,6 +36,10 @@ BLIND_FOLLOWUPS = DEFAULT_SET.with_name("blind-followups.jsonl")
 # split by document and fitted on by neither side; asked with `footnote eval WIKI_SET --corpus WIKI_DOCS`.
 WIKI_SET = DEFAULT_SET.with_name("wiki-topics.jsonl")
 WIKI_DOCS = DEFAULT_SET.with_name("wiki-topics")
+# 80 follow-up conversations on those documents, in two batches of 40: the first ("wtf-") showed the last quote
+# winning again and `already_said` was mended on it; the second ("wtg-") was written before the change and
+# measured once before and after it (README).
+WIKI_FOLLOWUPS = DEFAULT_SET.with_name("wiki-topics-followups.jsonl")
 
 
 @dataclass(frozen=True)

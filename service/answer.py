@@ -28,6 +28,7 @@ from footnote.service.reader import (
     Model,
     Sentence,
     Weights,
+    asks_for_source,
     is_bare_line,
     load_model,
     logit,
@@ -76,18 +77,38 @@ class Reading:
     confidence: float
 
 
-def already_said(question: str, history: Sequence[tuple[str, str]], vocab: Index) -> list[str]:
-    """The earlier answers' text (white space collapsed) when ``question`` asks past them, else nothing.
+@dataclass(frozen=True)
+class Said:
+    """What a follow-up's conversation already quoted, and whether a sentence of it may be quoted again."""
 
-    A follow-up that asks for something besides what was said ("Which startup do they also support?", "What
-    other initiatives ...?", "And METI?") is surely not answered by the sentence quoted last, yet that sentence
-    matches every word it shares with the conversation and would win again. Other follow-ups keep it: the
-    quote that answered "Which research center ...?" may also say who established it ("Who established it?"),
-    and the source of what was said is in that quote's footnote ("Which source is cited for that?").
+    texts: tuple[str, ...] = ()  # the earlier answers, white space collapsed
+    # A sentence already quoted is quoted again only when it holds one of these terms (the follow-up's own
+    # words); None: never.
+    needs: frozenset[str] | None = None
+
+    def allows(self, sentence_terms: set[str]) -> bool:
+        return self.needs is not None and bool(self.needs & sentence_terms)
+
+
+def already_said(question: str, history: Sequence[tuple[str, str]], vocab: Index) -> Said:
+    """What the earlier answers said, for a follow-up; nothing for a question that stands alone.
+
+    The sentence quoted last matches every word the follow-up shares with the conversation, so it would win
+    again whatever the follow-up asks: "When was he born?" after "Keith Lionel Urban (born 26 October 1967) is
+    a ... singer" is answered by it, but "When did he put out his first album?" is not. So a sentence already
+    quoted is quoted again only when it holds one of the follow-up's own words ("born"; "established" in "Who
+    established it?" after the quote naming G-QuAT and the body that set it up). Never for a follow-up that asks
+    past what was said ("Which startup do they also support?", "What other initiatives ...?", "And METI?"),
+    and always for one that asks for the source of what was said ("Which source is cited for that?"): that is
+    in the quote's footnote.
     """
-    if not history or not follows_up(question, vocab) or not asks_for_more(question):
-        return []
-    return [" ".join(content.split()) for role, content in history if role == "assistant" and content.strip()]
+    if not history or not follows_up(question, vocab) or asks_for_source(question):
+        return Said()
+    texts = tuple(" ".join(content.split()) for role, content in history if role == "assistant" and content.strip())
+    if asks_for_more(question):
+        return Said(texts)
+    own = frozenset(question_analyzer.terms(question))
+    return Said(texts, own) if own else Said()
 
 
 READER_FUSION = FusionParams()  # the fusion the reader's training saw: RRF, k0 60, equal weights
@@ -131,7 +152,7 @@ class Answerer:
         queries = rewrite_candidates(question, previous, answer, self.index, self._similar)
         return queries[0] if len(queries) == 1 else self._resolve(queries, top_k).query
 
-    def _resolve(self, queries: list[str], top_k: int, said: Sequence[str] = ()) -> Reading:
+    def _resolve(self, queries: list[str], top_k: int, said: Said = Said()) -> Reading:
         if len(queries) == 1:
             return self.read(queries[0], self.index.embed_query(queries[0]), top_k, said)
         # Every candidate rewrite embedded in one batch: one model call however many candidates.
@@ -161,16 +182,16 @@ class Answerer:
 
     # -- the answer ---------------------------------------------------------------------------------
 
-    def read(self, query: str, query_vector: np.ndarray, top_k: int, said: Sequence[str] = ()) -> Reading:
+    def read(self, query: str, query_vector: np.ndarray, top_k: int, said: Said = Said()) -> Reading:
         """Retrieve for ``query`` and score every quotable sentence of the hits, most probable first.
 
         ``said``: what the conversation's earlier answers said (``already_said``); a sentence they already
-        quoted is not quoted again.
+        quoted is not quoted again unless ``said`` allows it.
         """
         hits = self.retriever.search(query, top_k, query_vector=query_vector)
         sentences = self.features.rows(query, query_vector, hits)
-        if said:
-            sentences = [s for s in sentences if not self._repeats(s, said)]
+        if said.texts:
+            sentences = [s for s in sentences if not self._repeats(s, said.texts) or said.allows(self._terms(s))]
         probs = self.model.probabilities(np.stack([s.features for s in sentences])) if sentences else np.zeros(0)
         order = np.argsort(-probs, kind="stable")
         ranked = [sentences[i] for i in order]
@@ -182,6 +203,9 @@ class Answerer:
         queries = rewrite_candidates(request.question, previous, answer, self.index, self._similar)
         return self._resolve(queries, request.top_k, already_said(
             request.question, [(t.role, t.content) for t in request.history], self.index))
+
+    def _terms(self, sent: Sentence) -> set[str]:
+        return set(question_analyzer.terms(self.index.documents[sent.doc_id].text[sent.start : sent.end]))
 
     def _repeats(self, sent: Sentence, said: Sequence[str]) -> bool:
         """Whether an earlier answer quoted this sentence: its opening (the first ``REPEAT_CHARS``, or all of a

@@ -95,6 +95,11 @@ _SOURCE_QUESTION = re.compile(
     r"\b(?:sources?|cites?|cited|citations?|references?|(?:read|learn|find\s+out)\s+more|more\s+information)\b", re.I)
 # A sentence opening with one of these points back at the sentence before it (English grammar).
 POINTS_BACK = re.compile(r"^(?:it|its|this|these|that|those|they|their|them|she|he|his|her|such|there)\b", re.I)
+def asks_for_source(question: str) -> bool:
+    """True for "What source supports ...?", "Where can I read more about ...?": answered by what a sentence cites."""
+    return bool(_SOURCE_QUESTION.search(question))
+
+
 _CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w’'\-]*")
 _TERMINAL = re.compile(r"[.!?:;。！？][\"'”’)\]]*\s*$")
 
@@ -202,7 +207,7 @@ class Features:
 
     def rows(self, question: str, query_vector: np.ndarray, hits: Sequence[Hit]) -> list[Sentence]:
         w = self.weights
-        asks_source = bool(_SOURCE_QUESTION.search(question))
+        asks_source = asks_for_source(question)
         # The words asking for a source are not what the sentence should say.
         q_terms = self.terms(_SOURCE_QUESTION.sub(" ", question))
         q_weight = {t: w.idf(t) for t in dict.fromkeys(q_terms)}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from footnote.errors import InputError
-from footnote.eval.dataset import BLIND_FOLLOWUPS, BLIND_SET, DEFAULT_SET, load_set, load_sets
+from footnote.eval.dataset import BLIND_FOLLOWUPS, BLIND_SET, DEFAULT_SET, WIKI_FOLLOWUPS, load_set, load_sets
 from footnote.eval.split import pick, side
 from tests.conftest import ARTICLE, REPORT
 
@@ -93,6 +93,28 @@ def test_wiki_topics_set_size_shape_and_split_by_document() -> None:
     assert len({q.doc for q in held}) == 17
     by_id = {q.id: q for q in questions}
     assert by_id["wt-german-actors-01"].answers == ("summer of 2007", "2007")
+
+
+def test_wiki_topics_followups_size_and_shape() -> None:
+    from footnote import ingest
+    from footnote.eval.metrics import locate
+
+    questions = load_set(WIKI_FOLLOWUPS)
+    assert len(questions) == 80
+    assert sum(q.id.startswith("wtf-") for q in questions) == sum(q.id.startswith("wtg-") for q in questions) == 40
+    assert sum(not q.answerable for q in questions) == 16
+    assert {q.kind for q in questions} == {"followup"}
+    assert all(len(q.history) in (2, 4) and q.group == q.doc for q in questions)
+    texts = {doc: ingest.parse(WIKI_DOCS / f"{doc}.md").text for doc in {q.doc or "" for q in questions}}
+    for q in questions:
+        for role, content in q.history:
+            assert role != "assistant" or locate(content, texts[q.doc or ""]), (q.id, content)
+            assert not any(a.casefold() in content.casefold() for a in q.answers), q.id
+        for snippet in q.evidence:
+            assert locate(snippet, texts[q.doc or ""]), (q.id, snippet)
+    by_id = {q.id: q for q in questions}
+    assert by_id["wtf-texas-01"].question == "Who was his father?"
+    assert by_id["wtf-texas-01"].answers == ("George Taylor Jester",)
 
 
 def test_followups_need_their_history() -> None:

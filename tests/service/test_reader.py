@@ -99,19 +99,49 @@ def test_a_follow_up_does_not_quote_the_last_answer_again(client: TestClient) ->
 
 def test_what_counts_as_already_said(corpus_index: Path) -> None:
     from footnote.index.store import load
-    from footnote.service.answer import already_said
+    from footnote.service.answer import Said, already_said
 
     index = load(corpus_index)
     history = [("user", "What is AISI?"), ("assistant", "“Japan  established AISI.” [1]")]
-    said = ["“Japan established AISI.” [1]"]
-    assert already_said("What else does it study?", history, index) == said
-    assert already_said("And Rapidus?", history, index) == said
-    assert already_said("Besides that, who funds it?", history, index) == said
-    # The last quote may answer these too: a question of its own, a plain follow-up, the source of what was said.
-    assert already_said("What is Rapidus?", history, index) == []
-    assert already_said("Who established it?", history, index) == []
-    assert already_said("Which source is cited for that?", history, index) == []
-    assert already_said("What else does it study?", [], index) == []
+    said = ("“Japan established AISI.” [1]",)
+    # Asking past what was said: the last quote is never quoted again.
+    assert already_said("What else does it study?", history, index) == Said(said)
+    assert already_said("And Rapidus?", history, index) == Said(said)
+    assert already_said("Besides that, who funds it?", history, index) == Said(said)
+    # A plain follow-up: only when the quote holds one of its own words ("established" does; "funds" does not).
+    who = already_said("Who established it?", history, index)
+    assert who == Said(said, frozenset({"establish"}))
+    assert who.allows({"japan", "establish", "aisi"}) and not Said(said, frozenset({"fund"})).allows({"aisi"})
+    # A question of its own, the source of what was said, or no conversation: nothing to hold back.
+    assert already_said("What is Rapidus?", history, index) == Said()
+    assert already_said("Which source is cited for that?", history, index) == Said()
+    assert already_said("What else does it study?", [], index) == Said()
+
+
+def test_a_follow_up_asking_something_new_is_not_answered_by_the_last_quote(tmp_path: Path) -> None:
+    import shutil
+
+    from footnote.eval.dataset import WIKI_DOCS
+    from footnote.eval.run import index_folder
+    from footnote.index.store import load
+    from footnote.service.answer import Answerer
+    from footnote.service.models import AnswerRequest
+    from footnote.settings import Settings
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    shutil.copy(WIKI_DOCS / "texas-governors.md", docs)
+    answerer = Answerer(load(index_folder(docs, tmp_path / "index", Settings())))
+    intro = ("Beauford Halbert Jester (January 12, 1893 – July 11, 1949) was the 36th Governor of Texas, serving from "
+             "1947 until 1949, when he died of a heart attack.")
+    history = [{"role": "user", "content": "Who was the 36th Governor of Texas?"},
+               {"role": "assistant", "content": intro}]
+    # The quote that named him shares every word of the thread, but says nothing of a father.
+    father = answerer.answer(AnswerRequest(question="Who was his father?", history=history))
+    assert father.footnotes[0].quote == "Jester was the son of George Taylor Jester."
+    # It still answers a follow-up that uses its words.
+    died = answerer.answer(AnswerRequest(question="How did he die?", history=history))
+    assert died.footnotes[0].quote == intro
 
 
 @pytest.mark.parametrize("question", ["What are the related topics to see also?", "Energy policy of Japan",
