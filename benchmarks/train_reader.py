@@ -84,9 +84,6 @@ def _top_ok(items: list[dict[str, Any]], probs: list[np.ndarray]) -> np.ndarray:
                        for it, p in zip(items, probs, strict=True)])
 
 
-ANSWER_LOGIT = "logit(best sentence probability)"  # the answer model's first input
-
-
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float, steps: int = 50) -> tuple[np.ndarray, float]:
     """L2-penalised logistic regression by Newton's method on standardised features (intercept unpenalised)."""
     n, d = x.shape
@@ -251,7 +248,7 @@ def train(corpus_index: Path, wiki_index: Path | None) -> dict[str, Any]:
         "features": list(FEATURES),
         "sentence": {"mean": [r(v) for v in sentence.mean], "scale": [r(v) for v in sentence.scale],
                      "coef": [r(v) for v in sentence.coef], "intercept": r(sentence.intercept)},
-        "answer": {"inputs": [ANSWER_LOGIT, *ANSWER_FEATURES],
+        "answer": {"inputs": ["logit(best sentence probability)", *ANSWER_FEATURES],
                    "mean": [r(v) for v in answer.mean], "scale": [r(v) for v in answer.scale],
                    "coef": [r(v) for v in answer.coef], "intercept": r(answer.intercept)},
         "thresholds": {k: r(v) for k, v in chosen.items()},

@@ -11,7 +11,7 @@ from the document's clean text by offsets, so they are the document's own words 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -86,8 +86,8 @@ class Said:
     # words); None: never.
     needs: frozenset[str] | None = None
 
-    def allows(self, sentence_terms: set[str]) -> bool:
-        return self.needs is not None and bool(self.needs & sentence_terms)
+    def allows(self, sentence_terms: Iterable[str]) -> bool:
+        return self.needs is not None and not self.needs.isdisjoint(sentence_terms)
 
 
 def already_said(question: str, history: Sequence[tuple[str, str]], vocab: Index) -> Said:
@@ -191,7 +191,9 @@ class Answerer:
         hits = self.retriever.search(query, top_k, query_vector=query_vector)
         sentences = self.features.rows(query, query_vector, hits)
         if said.texts:
-            sentences = [s for s in sentences if not self._repeats(s, said.texts) or said.allows(self._terms(s))]
+            terms_of = self.features.terms_of
+            sentences = [s for s in sentences
+                         if not self._repeats(s, said.texts) or said.allows(terms_of(s.doc_id, s.start, s.end))]
         probs = self.model.probabilities(np.stack([s.features for s in sentences])) if sentences else np.zeros(0)
         order = np.argsort(-probs, kind="stable")
         ranked = [sentences[i] for i in order]
@@ -203,9 +205,6 @@ class Answerer:
         queries = rewrite_candidates(request.question, previous, answer, self.index, self._similar)
         return self._resolve(queries, request.top_k, already_said(
             request.question, [(t.role, t.content) for t in request.history], self.index))
-
-    def _terms(self, sent: Sentence) -> set[str]:
-        return set(question_analyzer.terms(self.index.documents[sent.doc_id].text[sent.start : sent.end]))
 
     def _repeats(self, sent: Sentence, said: Sequence[str]) -> bool:
         """Whether an earlier answer quoted this sentence: its opening (the first ``REPEAT_CHARS``, or all of a

@@ -95,6 +95,8 @@ _SOURCE_QUESTION = re.compile(
     r"\b(?:sources?|cites?|cited|citations?|references?|(?:read|learn|find\s+out)\s+more|more\s+information)\b", re.I)
 # A sentence opening with one of these points back at the sentence before it (English grammar).
 POINTS_BACK = re.compile(r"^(?:it|its|this|these|that|those|they|their|them|she|he|his|her|such|there)\b", re.I)
+
+
 def asks_for_source(question: str) -> bool:
     """True for "What source supports ...?", "Where can I read more about ...?": answered by what a sentence cites."""
     return bool(_SOURCE_QUESTION.search(question))
@@ -168,7 +170,8 @@ class Features:
         self._passage_terms: dict[str, set[str]] = {}
         self._quotable: dict[str, tuple[bool, ...]] = {}
 
-    def _terms_of(self, doc_id: str, start: int, end: int) -> list[str]:
+    def terms_of(self, doc_id: str, start: int, end: int) -> list[str]:
+        """A sentence's terms, analysed once per sentence and kept."""
         key = (doc_id, start, end)
         got = self._sentence_terms.get(key)
         if got is None:
@@ -240,7 +243,7 @@ class Features:
             cov_passage = _coverage(q_weight, p_terms)
             absent = [v for t, v in q_weight.items() if t not in p_terms]
             missing_passage = max(absent, default=0.0) / (w.max_idf or 1.0)
-            all_terms = [self._terms_of(p.doc_id, s, e) for s, e in spans]
+            all_terms = [self.terms_of(p.doc_id, s, e) for s, e in spans]
             for i, (start, end) in enumerate(spans):
                 key = (p.doc_id, int(start), int(end))
                 if not quotable[i] or key in seen:
