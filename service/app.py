@@ -41,7 +41,8 @@ def create_app(index_dir: Path | None = None, settings: Settings | None = None,
     """
     settings = settings or Settings()
     holder = IndexHolder(Path(index_dir or settings.index_dir), model_path=settings.model_path,
-                         embed_batch_size=settings.embed_batch_size, answer=settings.answer(),
+                         embed_batch_size=settings.embed_batch_size,
+                         query_runtime=settings.query_runtime, answer=settings.answer(),
                          fusion=settings.fusion_params(), store=choose_store(settings.store, settings.milvus_uri),
                          poll_seconds=poll_seconds)
     jobs = JobRunner(holder, settings)

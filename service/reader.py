@@ -169,6 +169,8 @@ class Features:
         self._sentence_terms: dict[tuple[str, int, int], list[str]] = {}
         self._passage_terms: dict[str, set[str]] = {}
         self._quotable: dict[str, tuple[bool, ...]] = {}
+        self._topics: dict[str, tuple[set[str], set[str]]] = {}
+        self._names: dict[tuple[str, int, int], set[str]] = {}
 
     def terms_of(self, doc_id: str, start: int, end: int) -> list[str]:
         """A sentence's terms, analysed once per sentence and kept."""
@@ -199,6 +201,22 @@ class Features:
                 for i, (s, e) in enumerate(p.sentences)
             )
             self._quotable[passage_id] = got
+        return got
+
+    def _topic_of(self, passage_id: str) -> tuple[set[str], set[str]]:
+        """(heading terms, heading and title terms) of a passage: what its sentences are about."""
+        got = self._topics.get(passage_id)
+        if got is None:
+            p = self.index.passage(passage_id)
+            heading = set(self.terms(" ".join(p.section))) if p.section else set()
+            got = self._topics[passage_id] = (heading, heading | set(self.terms(p.title)))
+        return got
+
+    def _names_of(self, doc_id: str, start: int, end: int) -> set[str]:
+        key = (doc_id, start, end)
+        got = self._names.get(key)
+        if got is None:
+            got = self._names[key] = _names(self.index.documents[doc_id].text[start:end])
         return got
 
     def _passage_terms_of(self, passage_id: str) -> set[str]:
@@ -235,28 +253,33 @@ class Features:
             centroid = vectors.sum(axis=0)
             sem_passage = float(centroid @ query_vector) / (float(np.linalg.norm(centroid)) or 1.0)
             p_terms = self._passage_terms_of(p.id)
-            heading = set(self.terms(" ".join(p.section))) if p.section else set()
             # What the question asks of its subject: its terms that are not the subject's own (the section's
             # heading, the document's title). "How did Guy Moll die?" under "Guy Moll" asks "die".
-            topic = heading | set(self.terms(p.title))
+            heading, topic = self._topic_of(p.id)
             asked = {t: v for t, v in q_weight.items() if t not in topic} or q_weight
             cov_passage = _coverage(q_weight, p_terms)
             absent = [v for t, v in q_weight.items() if t not in p_terms]
             missing_passage = max(absent, default=0.0) / (w.max_idf or 1.0)
             all_terms = [self.terms_of(p.doc_id, s, e) for s, e in spans]
+            # Each sentence with its neighbours: the sum of their vectors, its cosine with the question.
+            window = np.cumsum(np.vstack([np.zeros((1, vectors.shape[1]), vectors.dtype), vectors]), axis=0)
+            lows = np.maximum(np.arange(len(spans)) - 1, 0)
+            highs = np.minimum(np.arange(len(spans)) + 2, len(spans))
+            contexts = window[highs] - window[lows]
+            norms = np.linalg.norm(contexts, axis=1)
+            sem_contexts = (contexts @ query_vector) / np.where(norms > 0, norms, 1.0)
             for i, (start, end) in enumerate(spans):
                 key = (p.doc_id, int(start), int(end))
                 if not quotable[i] or key in seen:
                     continue
                 seen.add(key)
                 lo, hi = max(0, i - 1), min(len(spans), i + 2)
-                context = vectors[lo:hi].sum(axis=0)
-                sem_context = float(context @ query_vector) / (float(np.linalg.norm(context)) or 1.0)
+                sem_context = float(sem_contexts[i])
                 s_terms = all_terms[i]
                 s_set = set(s_terms)
                 context_set = set().union(*all_terms[lo:hi]) | self._cited_terms(p.doc_id, int(start), int(end))
                 sentence = text[start:end]
-                new_names = _names(sentence) - q_names
+                new_names = self._names_of(p.doc_id, int(start), int(end)) - q_names
                 novelty = len(s_set - q_set) / max(len(s_set), 1)
                 type_present = (states_quantity(sentence) if quantity else bool(new_names)) if (quantity or name) else 0
                 # The question's key terms the sentence and its neighbours never use: a changed word is what

@@ -16,7 +16,7 @@ from footnote.errors import IndexError_, IndexMissing
 from footnote.service.answer import Answerer, AnswerSettings
 
 if TYPE_CHECKING:
-    from footnote.index.embed import Embedder
+    from footnote.index.embed import Embedder, QueryRuntime
     from footnote.index.hybrid import FusionParams
     from footnote.index.store import Index
     from footnote.index.vectors import VectorStore
@@ -26,12 +26,14 @@ log = logging.getLogger("footnote.service")
 
 class IndexHolder:
     def __init__(self, index_dir: Path, *, model_path: str | Path | None = None, embed_batch_size: int = 64,
-                 answer: AnswerSettings | None = None, fusion: FusionParams | None = None,
-                 store: VectorStore | None = None, poll_seconds: float = 1.0) -> None:
+                 query_runtime: QueryRuntime = "onnx", answer: AnswerSettings | None = None,
+                 fusion: FusionParams | None = None, store: VectorStore | None = None,
+                 poll_seconds: float = 1.0) -> None:
         self.index_dir = Path(index_dir)
         self.poll_seconds = poll_seconds
         self._model_path = model_path
         self._batch_size = embed_batch_size
+        self._query_runtime: QueryRuntime = query_runtime
         self._answer_settings = answer or AnswerSettings()
         self._fusion = fusion
         self._store = store
@@ -83,7 +85,10 @@ class IndexHolder:
             return False
         try:
             if self._embedder is None:
-                self._embedder = get_embedder(self._model_path, self._batch_size)
+                embedder = get_embedder(self._model_path, self._batch_size, self._query_runtime)
+                # Compiled before the server says it is ready, so the first question is not the slow one.
+                log.info("queries are embedded on %s", embedder.prepare_queries())
+                self._embedder = embedder
             index = load(self.index_dir, embedder=self._embedder, fusion=self._fusion, store=self._store)
             answerer = Answerer(index, self._answer_settings)
         except IndexError_ as exc:
