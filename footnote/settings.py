@@ -31,8 +31,8 @@ class Settings(BaseSettings):
     # Embeddings: None means the packaged all-MiniLM-L6-v2 (verified by sha256).
     model_path: str | None = None
     embed_batch_size: int = 64
-    # Queries run on the model exported to ONNX Runtime (checked against torch when it is built; about half
-    # the time of torch for one question); "torch" runs them on torch like everything else.
+    # A server's queries run on the model exported to ONNX Runtime at start-up (checked against torch when it is
+    # built; about half torch's time for one question); "torch" runs them on torch like everything else.
     query_runtime: Literal["onnx", "torch"] = "onnx"
     # Where passage vectors live: None keeps what the index was built with (new indexes: FAISS).
     store: Literal["faiss", "milvus"] | None = None

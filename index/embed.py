@@ -5,10 +5,10 @@ checked against the upstream sha256 before use. Any other sentence-transformers 
 (``FOOTNOTE_MODEL_PATH``); its weights hash is recorded in the index manifest so an index is only ever
 queried with the model that built it.
 
-Queries (a few texts at a time, where latency counts) run through ONNX Runtime: the model's own forward
-pass, exported once per process (a few seconds) and checked against torch on probe texts before it is used,
-takes about half torch's time for one query on one thread. Anything else, and any model whose export does
-not match, runs on torch.
+In a server, queries (a few texts at a time, where latency counts) run through ONNX Runtime: the model's
+own forward pass, exported once at start-up (a few seconds, ``Embedder.prepare_queries``) and checked
+against torch on probe texts before it is used, takes about half torch's time for one query on one thread.
+Anything else, and any model whose export does not match, runs on torch.
 """
 
 from __future__ import annotations
@@ -137,16 +137,17 @@ class Embedder:
         self._onnx_tried = query_runtime != "onnx"
 
     def prepare_queries(self) -> str:
-        """Compile the query runtime now (a server does this before it says it is ready); its name."""
-        with self._lock:
-            return "onnx" if self._queries() is not None else "torch"
+        """Compile the ONNX query runtime (``query_runtime="onnx"``), once; the runtime queries now run on.
 
-    def _queries(self) -> OnnxQueries | None:
-        """The ONNX query runtime, compiled on first use (None: torch it is). Call with the lock held."""
-        if not self._onnx_tried:
-            self._onnx_tried = True
-            self._onnx = OnnxQueries.compile(self._model)
-        return self._onnx
+        A server calls this before it says it is ready. It costs a few seconds, which a process asking a
+        handful of questions (``footnote ask``, an eval run) would never earn back at about 10 ms a
+        question, so nothing compiles it unasked: without it, queries run on torch.
+        """
+        with self._lock:
+            if not self._onnx_tried:
+                self._onnx_tried = True
+                self._onnx = OnnxQueries.compile(self._model)
+            return "onnx" if self._onnx is not None else "torch"
 
     def describe(self) -> dict[str, Any]:
         """What the manifest records about the model."""
@@ -165,11 +166,9 @@ class Embedder:
         order = sorted(range(n), key=lambda i: -len(texts[i]))
         from tqdm import tqdm
 
-        if n <= FEW_TEXTS:
+        if n <= FEW_TEXTS and self._onnx is not None:
             with self._lock:
-                runtime = self._queries()
-                if runtime is not None:
-                    return runtime.embed(texts)
+                return self._onnx.embed(texts)
         with self._lock, _torch_threads(1 if n <= FEW_TEXTS else None), \
                 tqdm(total=n, desc=desc, unit="text", disable=not show, file=sys.stderr, mininterval=0.5,
                      leave=False) as bar:

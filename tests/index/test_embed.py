@@ -7,7 +7,7 @@ import logging
 import numpy as np
 import pytest
 
-from footnote.index.embed import FEW_TEXTS, ONNX_TOLERANCE, OnnxQueries, get_embedder
+from footnote.index.embed import FEW_TEXTS, ONNX_TOLERANCE, Embedder, OnnxQueries, get_embedder
 
 QUESTIONS = [
     "Who is it partnering with?",
@@ -42,6 +42,18 @@ def test_many_texts_still_run_on_torch(monkeypatch: pytest.MonkeyPatch) -> None:
     assert embedder.embed(texts, progress=False).shape == (FEW_TEXTS + 1, embedder.dim)
     with pytest.raises(AssertionError, match="ONNX Runtime used for a batch"):
         embedder.embed(texts[:1], progress=False)
+
+
+def test_nothing_compiles_unasked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A one-shot command (``footnote ask``) never pays for the export: only ``prepare_queries`` compiles."""
+
+    def refuse(*_: object) -> None:
+        raise AssertionError("compiled unasked")
+
+    monkeypatch.setattr(OnnxQueries, "compile", refuse)
+    embedder = Embedder()
+    assert embedder.embed(QUESTIONS[:1], progress=False).shape == (1, embedder.dim)
+    assert Embedder(query_runtime="torch").prepare_queries() == "torch"
 
 
 def test_a_model_that_does_not_export_falls_back_to_torch(caplog: pytest.LogCaptureFixture) -> None:
