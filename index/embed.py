@@ -132,7 +132,6 @@ class Embedder:
                        else self._model.get_sentence_embedding_dimension())
         self.max_seq_length = int(getattr(self._model, "max_seq_length", 0) or 0)
         self._lock = threading.Lock()
-        self.query_runtime: QueryRuntime = query_runtime
         self._onnx: OnnxQueries | None = None
         self._onnx_tried = query_runtime != "onnx"
 
@@ -161,14 +160,14 @@ class Embedder:
         out = np.zeros((n, self.dim), dtype=np.float32)
         if n == 0:
             return out
+        if n <= FEW_TEXTS and self._onnx is not None:  # a server's query (prepare_queries)
+            with self._lock:
+                return self._onnx.embed(texts)
         show = n > PROGRESS_MIN_TEXTS if progress is None else progress
         # Longest first keeps padding per batch small; rows go back to input order below.
         order = sorted(range(n), key=lambda i: -len(texts[i]))
         from tqdm import tqdm
 
-        if n <= FEW_TEXTS and self._onnx is not None:
-            with self._lock:
-                return self._onnx.embed(texts)
         with self._lock, _torch_threads(1 if n <= FEW_TEXTS else None), \
                 tqdm(total=n, desc=desc, unit="text", disable=not show, file=sys.stderr, mininterval=0.5,
                      leave=False) as bar:
