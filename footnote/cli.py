@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -192,6 +193,11 @@ def serve(host: str | None, port: int | None, index_dir: Path | None, store: str
 
     settings = _settings(index_dir=index_dir, store=store, milvus_uri=milvus_uri, host=host, port=port)
     _store(settings)  # a bad choice is one line now, not a failing start-up
+    # Footnote's own lines (the index version served, the query runtime, failed refreshes) beside uvicorn's.
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+    logging.getLogger("footnote").addHandler(handler)
+    logging.getLogger("footnote").setLevel(logging.INFO)
     app = create_app(settings=settings)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
 

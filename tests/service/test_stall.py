@@ -22,14 +22,20 @@ from tests.service.test_patterns import LIMITS, worst_history
 
 
 @pytest.fixture(scope="module")
-def served(corpus_index: Path) -> Iterator[str]:
+def serve_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("serve") / "stderr.log"
+
+
+@pytest.fixture(scope="module")
+def served(corpus_index: Path, serve_log: Path) -> Iterator[str]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith("FOOTNOTE_")}
     command = [sys.executable, "-c", "from footnote.cli import main; main()", "serve", "--index", str(corpus_index),
                "--port", str(port)]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = serve_log.open("wb")
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -45,6 +51,15 @@ def served(corpus_index: Path) -> Iterator[str]:
     finally:
         process.kill()
         process.wait(timeout=30)
+        log.close()
+
+
+def test_the_server_says_what_it_serves_and_how_it_embeds(served: str, serve_log: Path, corpus_index: Path) -> None:
+    from footnote.index.store import current_version
+
+    lines = serve_log.read_text("utf-8").splitlines()
+    assert "INFO:     queries are embedded on onnx" in lines
+    assert f"INFO:     serving index version {current_version(corpus_index)} (39 passages)" in lines
 
 
 def test_healthz_answers_while_a_worst_case_request_runs(served: str) -> None:
