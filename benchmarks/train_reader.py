@@ -54,7 +54,7 @@ def sha256(path: Path) -> str:
 def collect(answerer: Any, questions: list[Any]) -> list[dict[str, Any]]:
     """Per question: its side of the split, whether answerable, and its sentences' features and labels."""
     from footnote.eval import metrics as m
-    from footnote.eval.split import side
+    from footnote.eval.split import side, split_key
     from footnote.service.answer import already_said
     from footnote.service.rewrite import standalone
 
@@ -73,7 +73,8 @@ def collect(answerer: Any, questions: list[Any]) -> list[dict[str, Any]]:
                 sent.doc_id == q.doc and m.evidence_quoted(spans, [(sent.start, sent.end)])))
             rows.append(sent.features)
             labels.append(bool(positive))
-        out.append({"id": q.id, "key": q.split_key, "side": side(q.split_key), "answerable": q.answerable,
+        key = split_key(q)
+        out.append({"id": q.id, "key": key, "side": side(key), "answerable": q.answerable,
                     "rows": np.asarray(rows).reshape(len(rows), -1), "labels": np.asarray(labels, dtype=bool)})
     return out
 

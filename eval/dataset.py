@@ -55,10 +55,6 @@ class Question:
     source: str = field(default="", compare=False)  # the set file it came from
     group: str | None = None  # questions of one group fall on one side of the split (eval/split.py)
 
-    @property
-    def split_key(self) -> str:
-        return self.group or self.id
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,

@@ -27,12 +27,12 @@ def side(question_id: str, seed: int = SEED) -> str:
     return HELDOUT if int.from_bytes(digest[:8], "big") / 2**64 < HELDOUT_SHARE else TUNE
 
 
+def split_key(item: object, key: str = "id") -> str:
+    """What decides an item's side (an object or a dict): its ``group`` when it names one, else its id."""
+    group = item.get("group") if isinstance(item, dict) else getattr(item, "group", None)
+    return str(group or (item[key] if isinstance(item, dict) else getattr(item, key)))
+
+
 def pick(items: Iterable[T], which: str, key: str = "id", seed: int = SEED) -> list[T]:
     """The items (objects or dicts with an id, and maybe a ``group``) on side ``which``."""
-    out = []
-    for item in items:
-        group = item.get("group") if isinstance(item, dict) else getattr(item, "group", None)
-        qid = group or (item[key] if isinstance(item, dict) else getattr(item, key))
-        if side(str(qid), seed) == which:
-            out.append(item)
-    return out
+    return [item for item in items if side(split_key(item, key), seed) == which]

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -148,6 +148,18 @@ def navigation(spans: Sequence[tuple[int, int]], doc_text: str, run: int = 3) ->
 
 # --- features -----------------------------------------------------------------------------------------
 
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _kept(cache: dict[K, V], key: K, work_out: Callable[[], V]) -> V:
+    """``cache[key]``, worked out and kept on first use."""
+    got = cache.get(key)
+    if got is None:
+        got = cache[key] = work_out()
+    return got
+
+
 
 def _coverage(query: dict[str, float], have: set[str]) -> float:
     total = sum(query.values())
@@ -166,65 +178,61 @@ class Features:
         self.terms = terms
         self.weights = weights
         self.min_words = min_words
+        # What never changes for a sentence or a passage of this index, worked out once and kept.
         self._sentence_terms: dict[tuple[str, int, int], list[str]] = {}
+        self._cited: dict[tuple[str, int, int], frozenset[str]] = {}
+        self._names: dict[tuple[str, int, int], set[str]] = {}
         self._passage_terms: dict[str, set[str]] = {}
         self._quotable: dict[str, tuple[bool, ...]] = {}
         self._topics: dict[str, tuple[set[str], set[str]]] = {}
-        self._names: dict[tuple[str, int, int], set[str]] = {}
+
+    def _text(self, doc_id: str, start: int, end: int) -> str:
+        return self.index.documents[doc_id].text[start:end]
 
     def terms_of(self, doc_id: str, start: int, end: int) -> list[str]:
         """A sentence's terms, analysed once per sentence and kept."""
-        key = (doc_id, start, end)
-        got = self._sentence_terms.get(key)
-        if got is None:
-            got = self._sentence_terms[key] = self.terms(self.index.documents[doc_id].text[start:end])
-        return got
+        return _kept(self._sentence_terms, (doc_id, start, end),
+                     lambda: self.terms(self._text(doc_id, start, end)))
 
-    def _cited_terms(self, doc_id: str, start: int, end: int) -> set[str]:
+    def _cited_terms(self, doc_id: str, start: int, end: int) -> frozenset[str]:
         """Terms of the sources the sentence cites: "where can I read more about X" is answered there."""
-        key = (doc_id, -start - 1, end)
-        got = self._sentence_terms.get(key)
-        if got is None:
-            doc = self.index.documents[doc_id]
-            got = self._sentence_terms[key] = self.terms(" ".join(c.text for c in doc.citations_between(start, end)))
-        return set(got)
+        citations = self.index.documents[doc_id].citations_between
+        return _kept(self._cited, (doc_id, start, end),
+                     lambda: frozenset(self.terms(" ".join(c.text for c in citations(start, end)))))
+
+    def _names_of(self, doc_id: str, start: int, end: int) -> set[str]:
+        return _kept(self._names, (doc_id, start, end), lambda: _names(self._text(doc_id, start, end)))
 
     def quotable(self, passage_id: str) -> tuple[bool, ...]:
         """Per sentence of the passage: long enough to say something, and not part of a link list."""
-        got = self._quotable.get(passage_id)
-        if got is None:
+
+        def work_out() -> tuple[bool, ...]:
             p = self.index.passage(passage_id)
             text = self.index.documents[p.doc_id].text
             nav = navigation(p.sentences, text)
-            got = tuple(
+            return tuple(
                 i not in nav and len(text[s:e].split()) >= self.min_words and not is_bare_line(text[s:e], text, s, 6)
                 for i, (s, e) in enumerate(p.sentences)
             )
-            self._quotable[passage_id] = got
-        return got
+
+        return _kept(self._quotable, passage_id, work_out)
 
     def _topic_of(self, passage_id: str) -> tuple[set[str], set[str]]:
         """(heading terms, heading and title terms) of a passage: what its sentences are about."""
-        got = self._topics.get(passage_id)
-        if got is None:
+
+        def work_out() -> tuple[set[str], set[str]]:
             p = self.index.passage(passage_id)
             heading = set(self.terms(" ".join(p.section))) if p.section else set()
-            got = self._topics[passage_id] = (heading, heading | set(self.terms(p.title)))
-        return got
+            return heading, heading | set(self.terms(p.title))
 
-    def _names_of(self, doc_id: str, start: int, end: int) -> set[str]:
-        key = (doc_id, start, end)
-        got = self._names.get(key)
-        if got is None:
-            got = self._names[key] = _names(self.index.documents[doc_id].text[start:end])
-        return got
+        return _kept(self._topics, passage_id, work_out)
 
     def _passage_terms_of(self, passage_id: str) -> set[str]:
-        got = self._passage_terms.get(passage_id)
-        if got is None:
+        def work_out() -> set[str]:
             p = self.index.passage(passage_id)
-            got = self._passage_terms[passage_id] = set(self.terms(" ".join([p.title, *p.section, p.text])))
-        return got
+            return set(self.terms(" ".join([p.title, *p.section, p.text])))
+
+        return _kept(self._passage_terms, passage_id, work_out)
 
     def rows(self, question: str, query_vector: np.ndarray, hits: Sequence[Hit]) -> list[Sentence]:
         w = self.weights
