@@ -14,11 +14,14 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import numpy as np
 
@@ -148,26 +151,95 @@ def navigation(spans: Sequence[tuple[int, int]], doc_text: str, run: int = 3) ->
 
 # --- features -----------------------------------------------------------------------------------------
 
+# Passages (and sentences) whose feature arrays are kept between questions: about 16 KB a passage, so some
+# 30 MB at most, and far more than a conversation or a popular question reads.
+PASSAGES_KEPT = 2048
+
 K = TypeVar("K")
 V = TypeVar("V")
 
 
-def _kept(cache: dict[K, V], key: K, work_out: Callable[[], V]) -> V:
-    """``cache[key]``, worked out and kept on first use."""
-    got = cache.get(key)
-    if got is None:
-        got = cache[key] = work_out()
-    return got
+class Kept(Generic[K, V]):
+    """What never changes for a key (a passage, a sentence), worked out on first use and kept: the most
+    recently used ``size`` entries, so a large corpus does not keep every passage it ever read."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: K, work_out: Callable[[], V]) -> V:
+        with self._lock:
+            got = self._items.get(key)
+            if got is not None:
+                self._items.move_to_end(key)
+                return got
+        got = work_out()  # outside the lock: two threads may both work it out, and get the same
+        with self._lock:
+            self._items[key] = got
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return got
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
-
-def _coverage(query: dict[str, float], have: set[str]) -> float:
+def _coverage(query: dict[str, float], have: AbstractSet[str]) -> float:
     total = sum(query.values())
     return sum(w for t, w in query.items() if t in have) / total if total else 0.0
 
 
 def _bigrams(seq: Sequence[str]) -> set[tuple[str, str]]:
     return set(zip(seq, seq[1:], strict=False))
+
+
+@dataclass(frozen=True)
+class _Block:
+    """What never changes for one passage's sentences, one row per sentence, worked out once per passage.
+
+    Term sets are 0/1 matrices over the passage's own vocabulary, so a question's coverage of every sentence
+    is a few column sums instead of a Python loop over sentences and terms.
+    """
+
+    spans: tuple[tuple[int, int], ...]
+    vectors: np.ndarray  # (n, dim) unit sentence vectors (a view into the index)
+    quotable: np.ndarray  # (n,) bool: long enough to say something, and not part of a link list
+    vocab: dict[str, int]  # term -> column of own / context / about
+    own: np.ndarray  # (n, V) bool: the sentence's terms
+    context: np.ndarray  # (n, V) bool: its terms and its neighbours', and those of the sources it cites
+    about: np.ndarray  # (n, V) bool: what it says of its subject (below)
+    n_terms: np.ndarray  # (n,) distinct terms of the sentence
+    bigram_vocab: dict[tuple[str, str], int]
+    bigrams: np.ndarray  # (n, B) bool
+    name_vocab: dict[str, int]
+    names: np.ndarray  # (n, N) bool: capitalised words not opening a sentence
+    quantity: np.ndarray  # (n,) bool: states a number, amount or date
+    log_words: np.ndarray  # (n,) log(1 + words)
+    cites: np.ndarray  # (n,) bool: cites a source that has text
+    passage_terms: frozenset[str]
+    topic: frozenset[str]  # heading and title terms: what the passage's sentences are about
+    centroid: np.ndarray  # (dim,) the passage's sentence vectors summed
+    centroid_norm: float
+
+
+def _incidence(rows: Sequence[Iterable[Hashable]], vocab: dict[Any, int]) -> np.ndarray:
+    """0/1 matrix: row i marks the vocabulary entries in ``rows[i]`` (adding unseen ones to ``vocab``)."""
+    cells = [(i, vocab.setdefault(item, len(vocab))) for i, row in enumerate(rows) for item in row]
+    out = np.zeros((len(rows), len(vocab)), dtype=bool)
+    if cells:
+        out[tuple(np.asarray(cells).T)] = True
+    return out
+
+
+def _weighted_sum(matrix: np.ndarray, columns: Sequence[tuple[int | None, float]], n: int) -> np.ndarray:
+    """Per row, the weights of the columns it marks, added in the question's term order (as ``_coverage``
+    adds them, so the sums are the same to the last bit); ``None``: a term no sentence has."""
+    acc = np.zeros(n)
+    for col, weight in columns:
+        if col is not None:
+            acc = acc + weight * matrix[:, col]
+    return acc
 
 
 class Features:
@@ -178,61 +250,58 @@ class Features:
         self.terms = terms
         self.weights = weights
         self.min_words = min_words
-        # What never changes for a sentence or a passage of this index, worked out once and kept.
-        self._sentence_terms: dict[tuple[str, int, int], list[str]] = {}
-        self._cited: dict[tuple[str, int, int], frozenset[str]] = {}
-        self._names: dict[tuple[str, int, int], set[str]] = {}
-        self._passage_terms: dict[str, set[str]] = {}
-        self._quotable: dict[str, tuple[bool, ...]] = {}
-        self._topics: dict[str, tuple[set[str], set[str]]] = {}
-
-    def _text(self, doc_id: str, start: int, end: int) -> str:
-        return self.index.documents[doc_id].text[start:end]
+        # What never changes for a passage or a sentence of this index, worked out once and kept (the most
+        # recently read ones).
+        self._blocks: Kept[str, _Block] = Kept(PASSAGES_KEPT)
+        self._sentence_terms: Kept[tuple[str, int, int], list[str]] = Kept(PASSAGES_KEPT)
 
     def terms_of(self, doc_id: str, start: int, end: int) -> list[str]:
         """A sentence's terms, analysed once per sentence and kept."""
-        return _kept(self._sentence_terms, (doc_id, start, end),
-                     lambda: self.terms(self._text(doc_id, start, end)))
+        return self._sentence_terms.get((doc_id, start, end),
+                                        lambda: self.terms(self.index.documents[doc_id].text[start:end]))
 
-    def _cited_terms(self, doc_id: str, start: int, end: int) -> frozenset[str]:
-        """Terms of the sources the sentence cites: "where can I read more about X" is answered there."""
-        citations = self.index.documents[doc_id].citations_between
-        return _kept(self._cited, (doc_id, start, end),
-                     lambda: frozenset(self.terms(" ".join(c.text for c in citations(start, end)))))
+    def block(self, passage_id: str) -> _Block:
+        """The passage's per-sentence arrays (built on first use and kept)."""
+        return self._blocks.get(passage_id, lambda: self._build(passage_id))
 
-    def _names_of(self, doc_id: str, start: int, end: int) -> set[str]:
-        return _kept(self._names, (doc_id, start, end), lambda: _names(self._text(doc_id, start, end)))
-
-    def quotable(self, passage_id: str) -> tuple[bool, ...]:
-        """Per sentence of the passage: long enough to say something, and not part of a link list."""
-
-        def work_out() -> tuple[bool, ...]:
-            p = self.index.passage(passage_id)
-            text = self.index.documents[p.doc_id].text
-            nav = navigation(p.sentences, text)
-            return tuple(
-                i not in nav and len(text[s:e].split()) >= self.min_words and not is_bare_line(text[s:e], text, s, 6)
-                for i, (s, e) in enumerate(p.sentences)
-            )
-
-        return _kept(self._quotable, passage_id, work_out)
-
-    def _topic_of(self, passage_id: str) -> tuple[set[str], set[str]]:
-        """(heading terms, heading and title terms) of a passage: what its sentences are about."""
-
-        def work_out() -> tuple[set[str], set[str]]:
-            p = self.index.passage(passage_id)
-            heading = set(self.terms(" ".join(p.section))) if p.section else set()
-            return heading, heading | set(self.terms(p.title))
-
-        return _kept(self._topics, passage_id, work_out)
-
-    def _passage_terms_of(self, passage_id: str) -> set[str]:
-        def work_out() -> set[str]:
-            p = self.index.passage(passage_id)
-            return set(self.terms(" ".join([p.title, *p.section, p.text])))
-
-        return _kept(self._passage_terms, passage_id, work_out)
+    def _build(self, passage_id: str) -> _Block:
+        p = self.index.passage(passage_id)
+        spans, vectors = self.index.sentence_vectors(passage_id)
+        document = self.index.documents[p.doc_id]
+        text = document.text
+        n = len(spans)
+        nav = navigation(spans, text)
+        sentences = [text[s:e] for s, e in spans]
+        own = [self.terms(sentence) for sentence in sentences]
+        cited = [self.terms(" ".join(c.text for c in document.citations_between(s, e))) for s, e in spans]
+        heading = set(self.terms(" ".join(p.section))) if p.section else set()
+        # A sentence is about its section's heading ("He appeared in 73 films ..." under "Alexander Engel"),
+        # and one opening with "He", "It" or "This" is about what the sentence before it named.
+        about = [set(own[i]) | heading | (set(own[i - 1]) if i and POINTS_BACK.match(sentences[i]) else set())
+                 for i in range(n)]
+        context = [set().union(*own[max(0, i - 1) : i + 2], cited[i]) for i in range(n)]
+        vocab: dict[str, int] = {}
+        own_m, context_m, about_m = (_incidence(rows, vocab) for rows in (own, context, about))
+        width = len(vocab)  # the earlier matrices were built before later rows added columns: pad them
+        own_m, context_m = (np.pad(m, ((0, 0), (0, width - m.shape[1]))) for m in (own_m, context_m))
+        bigram_vocab: dict[tuple[str, str], int] = {}
+        name_vocab: dict[str, int] = {}
+        centroid = vectors.sum(axis=0)
+        return _Block(
+            spans=tuple((int(s), int(e)) for s, e in spans), vectors=np.asarray(vectors),
+            quotable=np.array([i not in nav and len(sentences[i].split()) >= self.min_words
+                               and not is_bare_line(sentences[i], text, spans[i][0], 6) for i in range(n)], dtype=bool),
+            vocab=vocab, own=own_m, context=context_m, about=about_m,
+            n_terms=np.array([len(set(t)) for t in own], dtype=np.int64),
+            bigram_vocab=bigram_vocab, bigrams=_incidence([_bigrams(t) for t in own], bigram_vocab),
+            name_vocab=name_vocab, names=_incidence([_names(s) for s in sentences], name_vocab),
+            quantity=np.array([states_quantity(s) for s in sentences], dtype=bool),
+            log_words=np.array([math.log1p(len(s.split())) for s in sentences], dtype=np.float64),
+            cites=np.array([bool(c) for c in cited], dtype=bool),
+            passage_terms=frozenset(self.terms(" ".join([p.title, *p.section, p.text]))),
+            topic=frozenset(heading | set(self.terms(p.title))),
+            centroid=centroid, centroid_norm=float(np.linalg.norm(centroid)),
+        )
 
     def rows(self, question: str, query_vector: np.ndarray, hits: Sequence[Hit]) -> list[Sentence]:
         w = self.weights
@@ -240,95 +309,103 @@ class Features:
         # The words asking for a source are not what the sentence should say.
         q_terms = self.terms(_SOURCE_QUESTION.sub(" ", question))
         q_weight = {t: w.idf(t) for t in dict.fromkeys(q_terms)}
-        q_total = sum(q_weight.values()) or 1.0
+        q_total = sum(q_weight.values())
         q_bigrams = _bigrams(q_terms)
-        q_set = set(q_terms)
         q_names = _names(question) | {word.lower() for word in question.split()}
-        missing_corpus = sum(v for t, v in q_weight.items() if not w.known(t)) / q_total
+        missing_corpus = sum(v for t, v in q_weight.items() if not w.known(t)) / (q_total or 1.0)
         quantity = wants_quantity(question)
         name = bool(_NAME_QUESTION.search(question)) and not quantity
         top_score = float(hits[0].score) if hits and hits[0].score else 1.0
-        raw: list[tuple[int, str, str, int, int, np.ndarray, list[float]]] = []
+        max_idf = w.max_idf or 1.0
+        found: list[tuple[int, Hit, _Block, list[int], np.ndarray]] = []
         seen: set[tuple[str, int, int]] = set()
         for rank, hit in enumerate(hits):
             p = hit.passage
-            spans, vectors = self.index.sentence_vectors(p.id)
-            if not len(spans):
-                continue
-            quotable = self.quotable(p.id)
-            text = self.index.documents[p.doc_id].text
-            sem = vectors @ query_vector
-            centroid = vectors.sum(axis=0)
-            sem_passage = float(centroid @ query_vector) / (float(np.linalg.norm(centroid)) or 1.0)
-            p_terms = self._passage_terms_of(p.id)
-            # What the question asks of its subject: its terms that are not the subject's own (the section's
-            # heading, the document's title). "How did Guy Moll die?" under "Guy Moll" asks "die".
-            heading, topic = self._topic_of(p.id)
-            asked = {t: v for t, v in q_weight.items() if t not in topic} or q_weight
-            cov_passage = _coverage(q_weight, p_terms)
-            absent = [v for t, v in q_weight.items() if t not in p_terms]
-            missing_passage = max(absent, default=0.0) / (w.max_idf or 1.0)
-            all_terms = [self.terms_of(p.doc_id, s, e) for s, e in spans]
-            # Each sentence with its neighbours: the sum of their vectors, its cosine with the question.
-            window = np.cumsum(np.vstack([np.zeros((1, vectors.shape[1]), vectors.dtype), vectors]), axis=0)
-            lows = np.maximum(np.arange(len(spans)) - 1, 0)
-            highs = np.minimum(np.arange(len(spans)) + 2, len(spans))
-            contexts = window[highs] - window[lows]
-            norms = np.linalg.norm(contexts, axis=1)
-            sem_contexts = (contexts @ query_vector) / np.where(norms > 0, norms, 1.0)
-            for i, (start, end) in enumerate(spans):
-                key = (p.doc_id, int(start), int(end))
-                if not quotable[i] or key in seen:
-                    continue
-                seen.add(key)
-                lo, hi = max(0, i - 1), min(len(spans), i + 2)
-                sem_context = float(sem_contexts[i])
-                s_terms = all_terms[i]
-                s_set = set(s_terms)
-                context_set = set().union(*all_terms[lo:hi]) | self._cited_terms(p.doc_id, int(start), int(end))
-                sentence = text[start:end]
-                new_names = self._names_of(p.doc_id, int(start), int(end)) - q_names
-                novelty = len(s_set - q_set) / max(len(s_set), 1)
-                type_present = (states_quantity(sentence) if quantity else bool(new_names)) if (quantity or name) else 0
-                # The question's key terms the sentence and its neighbours never use: a changed word is what
-                # makes a question look answerable when it is not.
-                absent_here = [v for t, v in q_weight.items() if t not in context_set]
-                # What the sentence says of the subject it is about: a sentence is about its section's heading
-                # ("He appeared in 73 films ..." under "Alexander Engel"), and one opening with "He", "It" or
-                # "This" is about what the sentence before it named. Without this the sentence that names the
-                # subject wins every question about it, whatever it says.
-                about = s_set | heading | (set(all_terms[i - 1]) if i and POINTS_BACK.match(sentence) else set())
-                cov_inherit = _coverage(q_weight, about)
-                cov_predicate = _coverage(asked, about)
-                raw.append((rank, p.id, p.doc_id, int(start), int(end), vectors[i], [
-                    float(sem[i]), sem_context, sem_passage, 0.0,
-                    _coverage(q_weight, s_set), _coverage(q_weight, context_set), cov_passage,
-                    # Asked for a number or a name, and the sentence has none. Whether a question asks for one
-                    # says nothing of whether the documents answer it: as features of their own, "asks for a
-                    # type" and "has it" learnt how the labelled unanswerable questions happened to be worded.
-                    missing_passage, missing_corpus, float(bool(quantity or name) and not type_present),
-                    float(bool(new_names)), 1.0 / (1 + rank), float(hit.score) / top_score,
-                    math.log1p(len(sentence.split())),
-                    len(q_bigrams & _bigrams(s_terms)) / len(q_bigrams) if q_bigrams else 0.0,
-                    novelty, 0.0, 0.0,
-                    max(absent_here, default=0.0) / (w.max_idf or 1.0), float(len(absent_here)),
-                    float(asks_source and bool(self._cited_terms(p.doc_id, int(start), int(end)))),
-                    # Sharing the question's words is not enough ("Human capital ..." for "the capital of
-                    # Japan"): the products only grow when meaning and words agree.
-                    float(sem[i]) * _coverage(q_weight, s_set), sem_context * _coverage(q_weight, context_set),
-                    cov_inherit, float(sem[i]) * cov_inherit, cov_predicate, float(sem[i]) * cov_predicate,
-                ]))
-        if not raw:
+            b = self.block(p.id)
+            keep = []
+            for i, (start, end) in enumerate(b.spans):
+                if b.quotable[i] and (p.doc_id, start, end) not in seen:
+                    seen.add((p.doc_id, start, end))
+                    keep.append(i)
+            if keep:
+                found.append((rank, hit, b, keep, self._passage_rows(
+                    b, query_vector, q_weight, q_total, q_bigrams, q_names, rank, float(hit.score) / top_score,
+                    missing_corpus, quantity, name, asks_source, max_idf)[keep]))
+        if not found:
             return []
-        best_sem = max(r[6][_SEM] for r in raw)
-        best_cov = max(r[6][_COV] for r in raw)
+        best_sem = max(float(f[:, _SEM].max()) for *_, f in found)
+        best_cov = max(float(f[:, _COV].max()) for *_, f in found)
         out = []
-        for rank, pid, doc_id, start, end, vec, f in raw:
-            f[_GAP] = f[_SEM] - best_sem
-            f[_BEST_COV] = best_cov
-            f[_BEST_SEM] = best_sem
-            out.append(Sentence(rank, pid, doc_id, start, end, vec, np.asarray(f, dtype=np.float64)))
+        for rank, hit, b, keep, f in found:
+            f[:, _GAP] = f[:, _SEM] - best_sem
+            f[:, _BEST_COV] = best_cov
+            f[:, _BEST_SEM] = best_sem
+            for row, i in zip(f, keep, strict=True):
+                start, end = b.spans[i]
+                out.append(Sentence(rank, hit.passage.id, hit.passage.doc_id, start, end, b.vectors[i], row))
         return out
+
+    @staticmethod
+    def _passage_rows(b: _Block, query_vector: np.ndarray, q_weight: dict[str, float], q_total: float,
+                      q_bigrams: set[tuple[str, str]], q_names: set[str], rank: int, fusion_rel: float,
+                      missing_corpus: float, quantity: bool, name: bool, asks_source: bool,
+                      max_idf: float) -> np.ndarray:
+        """Every sentence of one passage as a feature row (``FEATURES`` order; the gap to the best sentence and
+        the best coverage and meaning are filled in once all passages are read)."""
+        n = len(b.spans)
+        f = np.zeros((n, len(FEATURES)))
+        sem = (b.vectors @ query_vector).astype(np.float64)
+        # Each sentence with its neighbours: the sum of their vectors, its cosine with the question.
+        window = np.cumsum(np.vstack([np.zeros((1, b.vectors.shape[1]), b.vectors.dtype), b.vectors]), axis=0)
+        at = np.arange(n)
+        contexts = window[np.minimum(at + 2, n)] - window[np.maximum(at - 1, 0)]
+        norms = np.linalg.norm(contexts, axis=1)
+        sem_context = ((contexts @ query_vector) / np.where(norms > 0, norms, 1.0)).astype(np.float64)
+        columns = [(b.vocab.get(t), v) for t, v in q_weight.items()]
+        # What the question asks of its subject: its terms that are not the subject's own (the section's heading,
+        # the document's title). "How did Guy Moll die?" under "Guy Moll" asks "die".
+        asked = {t: v for t, v in q_weight.items() if t not in b.topic} or q_weight
+        asked_total = sum(asked.values())
+
+        def cover(matrix: np.ndarray, cols: Sequence[tuple[int | None, float]], total: float) -> np.ndarray:
+            return _weighted_sum(matrix, cols, n) / total if total else np.zeros(n)
+
+        cov_sentence = cover(b.own, columns, q_total)
+        cov_context = cover(b.context, columns, q_total)
+        cov_inherit = cover(b.about, columns, q_total)
+        cov_predicate = cover(b.about, [(b.vocab.get(t), v) for t, v in asked.items()], asked_total)
+        # The question's key terms the sentence and its neighbours never use: a changed word is what makes a
+        # question look answerable when it is not.
+        absent_max, absent_n = np.full(n, -np.inf), np.zeros(n)
+        for col, v in columns:
+            missing = np.ones(n, dtype=bool) if col is None else ~b.context[:, col]
+            absent_max = np.maximum(absent_max, np.where(missing, v, -np.inf))
+            absent_n += missing
+        shared = b.own[:, [col for col, _ in columns if col is not None]].sum(axis=1)
+        bigram_cols = [b.bigram_vocab[g] for g in q_bigrams if g in b.bigram_vocab]
+        new_name = b.names[:, [col for nm, col in b.name_vocab.items() if nm not in q_names]].any(axis=1)
+        # Asked for a number or a name, and the sentence has none. Whether a question asks for one says nothing
+        # of whether the documents answer it: as features of their own, "asks for a type" and "has it" learnt
+        # how the labelled unanswerable questions happened to be worded.
+        type_missing = ~b.quantity if quantity else ~new_name if name else np.zeros(n, dtype=bool)
+        f[:, 0], f[:, 1] = sem, sem_context
+        f[:, 2] = float(b.centroid @ query_vector) / (b.centroid_norm or 1.0)
+        f[:, 4], f[:, 5] = cov_sentence, cov_context
+        f[:, 6] = _coverage(q_weight, b.passage_terms)
+        f[:, 7] = max((v for t, v in q_weight.items() if t not in b.passage_terms), default=0.0) / max_idf
+        f[:, 8], f[:, 9], f[:, 10] = missing_corpus, type_missing, new_name
+        f[:, 11], f[:, 12], f[:, 13] = 1.0 / (1 + rank), fusion_rel, b.log_words
+        f[:, 14] = b.bigrams[:, bigram_cols].sum(axis=1) / len(q_bigrams) if q_bigrams else 0.0
+        f[:, 15] = (b.n_terms - shared) / np.maximum(b.n_terms, 1)
+        f[:, 18] = np.where(absent_n > 0, absent_max, 0.0) / max_idf
+        f[:, 19] = absent_n
+        f[:, 20] = b.cites & asks_source
+        # Sharing the question's words is not enough ("Human capital ..." for "the capital of Japan"): the
+        # products only grow when meaning and words agree.
+        f[:, 21], f[:, 22] = sem * cov_sentence, sem_context * cov_context
+        f[:, 23], f[:, 24] = cov_inherit, sem * cov_inherit
+        f[:, 25], f[:, 26] = cov_predicate, sem * cov_predicate
+        return f
 
 
 # --- the fitted model ---------------------------------------------------------------------------------

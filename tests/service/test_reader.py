@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from footnote.service.answer import Answerer
 from footnote.service.app import create_app
-from footnote.service.reader import PARAMS, load_model, navigation
+from footnote.service.models import AnswerRequest
+from footnote.service.reader import PARAMS, Kept, load_model, navigation
 
 ROOT = Path(__file__).resolve().parents[2]
 G_QUAT_URL = "https://unit.aist.go.jp/g-quat/index_en.html"
@@ -189,3 +191,30 @@ def test_training_reproduces_the_committed_parameters(corpus_index: Path, tmp_pa
             np.testing.assert_allclose(fitted[part][key], committed[part][key], rtol=1e-3, atol=1e-4)
     for name, value in committed["thresholds"].items():
         assert fitted["thresholds"][name] == pytest.approx(value, abs=0.011)
+
+
+def test_kept_holds_the_most_recently_used() -> None:
+    kept: Kept[str, int] = Kept(2)
+    made: list[str] = []
+
+    def make(key: str) -> int:
+        made.append(key)
+        return len(made)
+
+    assert [kept.get(k, lambda k=k: make(k)) for k in ("a", "b", "a", "c", "a", "b")] == [1, 2, 1, 3, 1, 4]
+    assert made == ["a", "b", "c", "b"]  # "a", used last, outlived "b"; "b" was worked out again
+    assert len(kept) == 2
+
+
+def test_feature_rows_do_not_depend_on_what_is_kept(corpus_index: Path) -> None:
+    """The per-passage arrays give the same rows, to the bit, whether kept from an earlier question or not."""
+    answerer = Answerer.from_index_dir(corpus_index)
+    forgetful = Answerer(answerer.index)
+    forgetful.features._blocks = Kept(1)
+    for question in ("Which startup aims to mass-produce 2nm semiconductors by 2027?", "Who established it?",
+                     "What rank did Japan get overall?"):
+        a, b = answerer.best_reading(AnswerRequest(question=question)), forgetful.best_reading(
+            AnswerRequest(question=question))
+        assert [(s.doc_id, s.start, s.end) for s in a.sentences] == [(s.doc_id, s.start, s.end) for s in b.sentences]
+        assert np.array_equal(np.stack([s.features for s in a.sentences]), np.stack([s.features for s in b.sentences]))
+        assert len(forgetful.features._blocks) == 1
