@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from footnote.index.dense import DenseRetriever
 from footnote.index.embed import Embedder, expected_model_sha256, get_embedder
 from footnote.index.hits import Hit, Mode, Retriever
 from footnote.index.hybrid import FusionParams, HybridRetriever
+from footnote.index.kept import Kept
 from footnote.index.lexical import BM25Retriever, load_bm25
 from footnote.index.manifest import Manifest, read_manifest, rerun
 from footnote.index.vectors import Vectors, VectorStore, store_for
@@ -75,7 +75,7 @@ class Index:
         self._model_path = model_path
         self.pinned_fusion: FusionParams | None = None  # FOOTNOTE_FUSION; None: the fit in the manifest
         self._lock = threading.Lock()
-        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._query_cache: Kept[str, np.ndarray] = Kept(QUERY_CACHE)
         self._retrievers: dict[str, Retriever] = {}
         self.dim = manifest.dim
 
@@ -131,23 +131,13 @@ class Index:
         return np.stack([found[t] for t in texts])
 
     def _vectors(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
-        found: dict[str, np.ndarray] = {}
-        with self._lock:
-            for text in texts:
-                cached = self._query_cache.get(text)
-                if cached is not None:
-                    self._query_cache.move_to_end(text)
-                    found[text] = cached
-        missing = [t for t in dict.fromkeys(texts) if t not in found]
-        if missing:
-            vectors = self.embedder.embed(missing, progress=False)
-            with self._lock:
-                for text, vec in zip(missing, vectors, strict=True):
-                    vec.setflags(write=False)
-                    found[text] = self._query_cache[text] = vec
-                while len(self._query_cache) > QUERY_CACHE:
-                    self._query_cache.popitem(last=False)
-        return found
+        def embed(missing: list[str]) -> list[np.ndarray]:
+            vectors = list(self.embedder.embed(missing, progress=False))
+            for vec in vectors:
+                vec.setflags(write=False)
+            return vectors
+
+        return self._query_cache.get_many(texts, embed)
 
     def idf(self, term: str) -> float:
         """BM25's inverse document frequency of an analyzed term (``index.text.analyzer``); unseen: the most."""

@@ -14,16 +14,16 @@ from __future__ import annotations
 import json
 import math
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from footnote.index.kept import Kept
 
 if TYPE_CHECKING:
     from footnote.index.hits import Hit
@@ -154,36 +154,6 @@ def navigation(spans: Sequence[tuple[int, int]], doc_text: str, run: int = 3) ->
 # Passages (and sentences) whose feature arrays are kept between questions: about 16 KB a passage, so some
 # 30 MB at most, and far more than a conversation or a popular question reads.
 PASSAGES_KEPT = 2048
-
-K = TypeVar("K")
-V = TypeVar("V")
-
-
-class Kept(Generic[K, V]):
-    """What never changes for a key (a passage, a sentence), worked out on first use and kept: the most
-    recently used ``size`` entries, so a large corpus does not keep every passage it ever read."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[K, V] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: K, work_out: Callable[[], V]) -> V:
-        with self._lock:
-            got = self._items.get(key)
-            if got is not None:
-                self._items.move_to_end(key)
-                return got
-        got = work_out()  # outside the lock: two threads may both work it out, and get the same
-        with self._lock:
-            self._items[key] = got
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-        return got
-
-    def __len__(self) -> int:
-        return len(self._items)
-
 
 def _coverage(query: dict[str, float], have: AbstractSet[str]) -> float:
     total = sum(query.values())

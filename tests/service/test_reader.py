@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from footnote.index.kept import Kept
 from footnote.service.answer import Answerer
 from footnote.service.app import create_app
 from footnote.service.models import AnswerRequest
-from footnote.service.reader import PARAMS, Kept, load_model, navigation
+from footnote.service.reader import PARAMS, load_model, navigation
 
 ROOT = Path(__file__).resolve().parents[2]
 G_QUAT_URL = "https://unit.aist.go.jp/g-quat/index_en.html"
@@ -126,8 +127,6 @@ def test_a_follow_up_asking_something_new_is_not_answered_by_the_last_quote(tmp_
     from footnote.eval.dataset import WIKI_DOCS
     from footnote.eval.run import index_folder
     from footnote.index.store import load
-    from footnote.service.answer import Answerer
-    from footnote.service.models import AnswerRequest
     from footnote.settings import Settings
 
     docs = tmp_path / "docs"
@@ -191,19 +190,6 @@ def test_training_reproduces_the_committed_parameters(corpus_index: Path, tmp_pa
             np.testing.assert_allclose(fitted[part][key], committed[part][key], rtol=1e-3, atol=1e-4)
     for name, value in committed["thresholds"].items():
         assert fitted["thresholds"][name] == pytest.approx(value, abs=0.011)
-
-
-def test_kept_holds_the_most_recently_used() -> None:
-    kept: Kept[str, int] = Kept(2)
-    made: list[str] = []
-
-    def make(key: str) -> int:
-        made.append(key)
-        return len(made)
-
-    assert [kept.get(k, lambda k=k: make(k)) for k in ("a", "b", "a", "c", "a", "b")] == [1, 2, 1, 3, 1, 4]
-    assert made == ["a", "b", "c", "b"]  # "a", used last, outlived "b"; "b" was worked out again
-    assert len(kept) == 2
 
 
 def test_feature_rows_do_not_depend_on_what_is_kept(corpus_index: Path) -> None:
