@@ -35,10 +35,9 @@ class Kept(Generic[K, V]):
         found: dict[K, V] = {}
         with self._lock:
             for key in keys:
-                got = self._items.get(key)
-                if got is not None:
+                if key in self._items:
                     self._items.move_to_end(key)
-                    found[key] = got
+                    found[key] = self._items[key]
         missing = [k for k in dict.fromkeys(keys) if k not in found]
         if missing:
             values = work_out(missing)

@@ -57,3 +57,11 @@ def test_threads_share_one_bounded_map() -> None:
         t.join()
     assert wrong == []
     assert len(kept) == 50
+
+
+def test_a_kept_none_is_not_worked_out_again() -> None:
+    kept: Kept[str, None] = Kept(4)
+    calls: list[str] = []
+    for _ in range(3):
+        assert kept.get("x", lambda: calls.append("x")) is None
+    assert calls == ["x"]
