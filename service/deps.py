@@ -1,4 +1,8 @@
-"""Shared request dependencies, as ``Annotated`` aliases routes can name in their signatures."""
+"""Shared request dependencies, as ``Annotated`` aliases routes can name in their signatures.
+
+They are ``async def``: none of them blocks (a lock held for a lookup at most), and FastAPI runs a plain
+``def`` dependency in its thread pool, one thread hop each, several per request.
+"""
 
 from __future__ import annotations
 
@@ -19,21 +23,21 @@ MISSING_KEY = "missing or wrong API key: send `Authorization: Bearer <FOOTNOTE_A
 _bearer = HTTPBearer(auto_error=False, description="Required when FOOTNOTE_API_KEY is set.")
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_holder(request: Request) -> IndexHolder:
+async def get_holder(request: Request) -> IndexHolder:
     holder: IndexHolder = request.app.state.holder
     return holder
 
 
-def get_index(holder: Annotated[IndexHolder, Depends(get_holder)]) -> Index:
+async def get_index(holder: Annotated[IndexHolder, Depends(get_holder)]) -> Index:
     return holder.index()
 
 
-def get_answerer(holder: Annotated[IndexHolder, Depends(get_holder)]) -> Answerer:
+async def get_answerer(holder: Annotated[IndexHolder, Depends(get_holder)]) -> Answerer:
     return holder.answerer()
 
 
@@ -50,11 +54,15 @@ def key_matches(expected: str, authorization: bytes | str | None) -> bool:
     return scheme.lower() == b"bearer" and secrets.compare_digest(token.strip(), expected.encode("utf-8"))
 
 
-def require_api_key(
+async def require_api_key(
     settings: Annotated[Settings, Depends(get_settings_dep)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
     """When FOOTNOTE_API_KEY is set, every non-health endpoint needs ``Authorization: Bearer <key>``."""
+    _check_key(settings, credentials)
+
+
+def _check_key(settings: Settings, credentials: HTTPAuthorizationCredentials | None) -> None:
     if not settings.api_key:
         return
     # service.guard checks the same before the body is read; this keeps the route safe on its own.
@@ -70,12 +78,12 @@ def require_api_key(
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 
-def get_jobs(request: Request) -> JobRunner:
+async def get_jobs(request: Request) -> JobRunner:
     jobs: JobRunner = request.app.state.jobs
     return jobs
 
 
-def require_write_access(
+async def require_write_access(
     request: Request,
     settings: Annotated[Settings, Depends(get_settings_dep)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -83,7 +91,7 @@ def require_write_access(
     """Uploads and deletes: the API key when one is set; without one, only a server listening on localhost
     takes them, and only from its own pages (a cross-site form post must not add documents)."""
     if settings.api_key:
-        require_api_key(settings, credentials)
+        _check_key(settings, credentials)
         return
     host = settings.host  # the address `footnote serve` binds
     if host not in LOOPBACK and not host.startswith("127."):
