@@ -45,6 +45,9 @@ ANSWER_FEATURES = tuple(n for n in FEATURES if n not in (
     "cov_sentence", "cov_context", "cov_passage", "best_cov", "cov_inherit", "cov_predicate"))
 _ANSWER_COLUMNS = [FEATURES.index(n) for n in ANSWER_FEATURES]
 
+_COLUMN = {name: i for i, name in enumerate(FEATURES)}
+# Every feature but these three is worked out passage by passage; they need every passage read first.
+_PER_PASSAGE = set(FEATURES) - {"sem_gap", "best_cov", "best_sem"}
 _SEM, _GAP, _COV, _BEST_COV, _BEST_SEM = (
     FEATURES.index(n) for n in ("sem", "sem_gap", "cov_sentence", "best_cov", "best_sem"))
 
@@ -155,6 +158,7 @@ def navigation(spans: Sequence[tuple[int, int]], doc_text: str, run: int = 3) ->
 # 30 MB at most, and far more than a conversation or a popular question reads.
 PASSAGES_KEPT = 2048
 
+
 def _coverage(query: dict[str, float], have: AbstractSet[str]) -> float:
     total = sum(query.values())
     return sum(w for t, w in query.items() if t in have) / total if total else 0.0
@@ -212,6 +216,20 @@ def _weighted_sum(matrix: np.ndarray, columns: Sequence[tuple[int | None, float]
     return acc
 
 
+@dataclass(frozen=True)
+class _Question:
+    """What the feature rows need of the question, worked out once per question."""
+
+    weight: dict[str, float]  # its terms (without the words asking for a source), IDF-weighted
+    total: float
+    bigrams: set[tuple[str, str]]
+    names: set[str]  # its capitalised words and every word it uses, lower-cased
+    missing_corpus: float  # the weight of its terms no passage has, as a share
+    quantity: bool  # asks for a number, an amount or a date
+    name: bool  # asks for a name
+    source: bool  # asks for a source
+
+
 class Features:
     """Feature rows for every quotable sentence of the retrieved passages."""
 
@@ -245,8 +263,10 @@ class Features:
         own = [self.terms(sentence) for sentence in sentences]
         cited = [self.terms(" ".join(c.text for c in document.citations_between(s, e))) for s, e in spans]
         heading = set(self.terms(" ".join(p.section))) if p.section else set()
-        # A sentence is about its section's heading ("He appeared in 73 films ..." under "Alexander Engel"),
-        # and one opening with "He", "It" or "This" is about what the sentence before it named.
+        # What a sentence says of the subject it is about: a sentence is about its section's heading ("He
+        # appeared in 73 films ..." under "Alexander Engel"), and one opening with "He", "It" or "This" is about
+        # what the sentence before it named. Without this the sentence that names the subject wins every
+        # question about it, whatever it says.
         about = [set(own[i]) | heading | (set(own[i - 1]) if i and POINTS_BACK.match(sentences[i]) else set())
                  for i in range(n)]
         context = [set().union(*own[max(0, i - 1) : i + 2], cited[i]) for i in range(n)]
@@ -275,16 +295,17 @@ class Features:
 
     def rows(self, question: str, query_vector: np.ndarray, hits: Sequence[Hit]) -> list[Sentence]:
         w = self.weights
-        asks_source = asks_for_source(question)
         # The words asking for a source are not what the sentence should say.
         q_terms = self.terms(_SOURCE_QUESTION.sub(" ", question))
-        q_weight = {t: w.idf(t) for t in dict.fromkeys(q_terms)}
-        q_total = sum(q_weight.values())
-        q_bigrams = _bigrams(q_terms)
-        q_names = _names(question) | {word.lower() for word in question.split()}
-        missing_corpus = sum(v for t, v in q_weight.items() if not w.known(t)) / (q_total or 1.0)
+        weight = {t: w.idf(t) for t in dict.fromkeys(q_terms)}
+        total = sum(weight.values())
         quantity = wants_quantity(question)
-        name = bool(_NAME_QUESTION.search(question)) and not quantity
+        q = _Question(
+            weight=weight, total=total, bigrams=_bigrams(q_terms),
+            names=_names(question) | {word.lower() for word in question.split()},
+            missing_corpus=sum(v for t, v in weight.items() if not w.known(t)) / (total or 1.0),
+            quantity=quantity, name=bool(_NAME_QUESTION.search(question)) and not quantity,
+            source=asks_for_source(question))
         top_score = float(hits[0].score) if hits and hits[0].score else 1.0
         max_idf = w.max_idf or 1.0
         found: list[tuple[int, Hit, _Block, list[int], np.ndarray]] = []
@@ -298,9 +319,8 @@ class Features:
                     seen.add((p.doc_id, start, end))
                     keep.append(i)
             if keep:
-                found.append((rank, hit, b, keep, self._passage_rows(
-                    b, query_vector, q_weight, q_total, q_bigrams, q_names, rank, float(hit.score) / top_score,
-                    missing_corpus, quantity, name, asks_source, max_idf)[keep]))
+                rows = _passage_rows(b, query_vector, q, rank, float(hit.score) / top_score, max_idf)
+                found.append((rank, hit, b, keep, rows[keep]))
         if not found:
             return []
         best_sem = max(float(f[:, _SEM].max()) for *_, f in found)
@@ -315,67 +335,68 @@ class Features:
                 out.append(Sentence(rank, hit.passage.id, hit.passage.doc_id, start, end, b.vectors[i], row))
         return out
 
-    @staticmethod
-    def _passage_rows(b: _Block, query_vector: np.ndarray, q_weight: dict[str, float], q_total: float,
-                      q_bigrams: set[tuple[str, str]], q_names: set[str], rank: int, fusion_rel: float,
-                      missing_corpus: float, quantity: bool, name: bool, asks_source: bool,
-                      max_idf: float) -> np.ndarray:
-        """Every sentence of one passage as a feature row (``FEATURES`` order; the gap to the best sentence and
-        the best coverage and meaning are filled in once all passages are read)."""
-        n = len(b.spans)
-        f = np.zeros((n, len(FEATURES)))
-        sem = (b.vectors @ query_vector).astype(np.float64)
-        # Each sentence with its neighbours: the sum of their vectors, its cosine with the question.
-        window = np.cumsum(np.vstack([np.zeros((1, b.vectors.shape[1]), b.vectors.dtype), b.vectors]), axis=0)
-        at = np.arange(n)
-        contexts = window[np.minimum(at + 2, n)] - window[np.maximum(at - 1, 0)]
-        norms = np.linalg.norm(contexts, axis=1)
-        sem_context = ((contexts @ query_vector) / np.where(norms > 0, norms, 1.0)).astype(np.float64)
-        columns = [(b.vocab.get(t), v) for t, v in q_weight.items()]
-        # What the question asks of its subject: its terms that are not the subject's own (the section's heading,
-        # the document's title). "How did Guy Moll die?" under "Guy Moll" asks "die".
-        asked = {t: v for t, v in q_weight.items() if t not in b.topic} or q_weight
-        asked_total = sum(asked.values())
 
-        def cover(matrix: np.ndarray, cols: Sequence[tuple[int | None, float]], total: float) -> np.ndarray:
-            return _weighted_sum(matrix, cols, n) / total if total else np.zeros(n)
+def _passage_rows(b: _Block, query_vector: np.ndarray, q: _Question, rank: int, fusion_rel: float,
+                  max_idf: float) -> np.ndarray:
+    """Every sentence of one passage as a feature row, in ``FEATURES`` order (the gap to the best sentence, and
+    the best coverage and meaning, are filled in once all passages are read)."""
+    n = len(b.spans)
+    sem = (b.vectors @ query_vector).astype(np.float64)
+    # Each sentence with its neighbours: the sum of their vectors, its cosine with the question.
+    window = np.cumsum(np.vstack([np.zeros((1, b.vectors.shape[1]), b.vectors.dtype), b.vectors]), axis=0)
+    at = np.arange(n)
+    contexts = window[np.minimum(at + 2, n)] - window[np.maximum(at - 1, 0)]
+    norms = np.linalg.norm(contexts, axis=1)
+    sem_context = ((contexts @ query_vector) / np.where(norms > 0, norms, 1.0)).astype(np.float64)
+    columns = [(b.vocab.get(t), v) for t, v in q.weight.items()]
+    # What the question asks of its subject: its terms that are not the subject's own (the section's heading,
+    # the document's title). "How did Guy Moll die?" under "Guy Moll" asks "die".
+    asked = {t: v for t, v in q.weight.items() if t not in b.topic} or q.weight
 
-        cov_sentence = cover(b.own, columns, q_total)
-        cov_context = cover(b.context, columns, q_total)
-        cov_inherit = cover(b.about, columns, q_total)
-        cov_predicate = cover(b.about, [(b.vocab.get(t), v) for t, v in asked.items()], asked_total)
-        # The question's key terms the sentence and its neighbours never use: a changed word is what makes a
-        # question look answerable when it is not.
-        absent_max, absent_n = np.full(n, -np.inf), np.zeros(n)
-        for col, v in columns:
-            missing = np.ones(n, dtype=bool) if col is None else ~b.context[:, col]
-            absent_max = np.maximum(absent_max, np.where(missing, v, -np.inf))
-            absent_n += missing
-        shared = b.own[:, [col for col, _ in columns if col is not None]].sum(axis=1)
-        bigram_cols = [b.bigram_vocab[g] for g in q_bigrams if g in b.bigram_vocab]
-        new_name = b.names[:, [col for nm, col in b.name_vocab.items() if nm not in q_names]].any(axis=1)
-        # Asked for a number or a name, and the sentence has none. Whether a question asks for one says nothing
-        # of whether the documents answer it: as features of their own, "asks for a type" and "has it" learnt
-        # how the labelled unanswerable questions happened to be worded.
-        type_missing = ~b.quantity if quantity else ~new_name if name else np.zeros(n, dtype=bool)
-        f[:, 0], f[:, 1] = sem, sem_context
-        f[:, 2] = float(b.centroid @ query_vector) / (b.centroid_norm or 1.0)
-        f[:, 4], f[:, 5] = cov_sentence, cov_context
-        f[:, 6] = _coverage(q_weight, b.passage_terms)
-        f[:, 7] = max((v for t, v in q_weight.items() if t not in b.passage_terms), default=0.0) / max_idf
-        f[:, 8], f[:, 9], f[:, 10] = missing_corpus, type_missing, new_name
-        f[:, 11], f[:, 12], f[:, 13] = 1.0 / (1 + rank), fusion_rel, b.log_words
-        f[:, 14] = b.bigrams[:, bigram_cols].sum(axis=1) / len(q_bigrams) if q_bigrams else 0.0
-        f[:, 15] = (b.n_terms - shared) / np.maximum(b.n_terms, 1)
-        f[:, 18] = np.where(absent_n > 0, absent_max, 0.0) / max_idf
-        f[:, 19] = absent_n
-        f[:, 20] = b.cites & asks_source
+    def cover(matrix: np.ndarray, cols: Sequence[tuple[int | None, float]], total: float) -> np.ndarray:
+        return _weighted_sum(matrix, cols, n) / total if total else np.zeros(n)
+
+    cov_sentence = cover(b.own, columns, q.total)
+    cov_context = cover(b.context, columns, q.total)
+    cov_inherit = cover(b.about, columns, q.total)
+    cov_predicate = cover(b.about, [(b.vocab.get(t), v) for t, v in asked.items()], sum(asked.values()))
+    # The question's key terms the sentence and its neighbours never use: a changed word is what makes a
+    # question look answerable when it is not.
+    absent_max, absent_n = np.full(n, -np.inf), np.zeros(n)
+    for col, v in columns:
+        missing = np.ones(n, dtype=bool) if col is None else ~b.context[:, col]
+        absent_max = np.maximum(absent_max, np.where(missing, v, -np.inf))
+        absent_n += missing
+    shared = b.own[:, [col for col, _ in columns if col is not None]].sum(axis=1)
+    bigram_cols = [b.bigram_vocab[g] for g in q.bigrams if g in b.bigram_vocab]
+    new_name = np.asarray(b.names[:, [col for nm, col in b.name_vocab.items() if nm not in q.names]].any(axis=1))
+    # Asked for a number or a name, and the sentence has none. Whether a question asks for one says nothing of
+    # whether the documents answer it: as features of their own, "asks for a type" and "has it" learnt how the
+    # labelled unanswerable questions happened to be worded.
+    type_missing = np.asarray(~b.quantity if q.quantity else ~new_name if q.name else np.zeros(n, dtype=bool))
+    values: dict[str, np.ndarray | float] = {
+        "sem": sem, "sem_context": sem_context,
+        "sem_passage": float(b.centroid @ query_vector) / (b.centroid_norm or 1.0),
+        "cov_sentence": cov_sentence, "cov_context": cov_context, "cov_passage": _coverage(q.weight, b.passage_terms),
+        "missing_passage": max((v for t, v in q.weight.items() if t not in b.passage_terms), default=0.0) / max_idf,
+        "missing_corpus": q.missing_corpus, "type_missing": type_missing, "new_name": new_name,
+        "rank": 1.0 / (1 + rank), "fusion_rel": fusion_rel, "log_words": b.log_words,
+        "bigrams": b.bigrams[:, bigram_cols].sum(axis=1) / len(q.bigrams) if q.bigrams else 0.0,
+        "novelty": (b.n_terms - shared) / np.maximum(b.n_terms, 1),
+        "missing_context": np.where(absent_n > 0, absent_max, 0.0) / max_idf, "missing_context_n": absent_n,
+        "source_cited": b.cites & q.source,
         # Sharing the question's words is not enough ("Human capital ..." for "the capital of Japan"): the
         # products only grow when meaning and words agree.
-        f[:, 21], f[:, 22] = sem * cov_sentence, sem_context * cov_context
-        f[:, 23], f[:, 24] = cov_inherit, sem * cov_inherit
-        f[:, 25], f[:, 26] = cov_predicate, sem * cov_predicate
-        return f
+        "sem_x_cov": sem * cov_sentence, "sem_x_cov_context": sem_context * cov_context,
+        "cov_inherit": cov_inherit, "sem_x_cov_inherit": sem * cov_inherit,
+        "cov_predicate": cov_predicate, "sem_x_cov_predicate": sem * cov_predicate,
+    }
+    if values.keys() != _PER_PASSAGE:
+        raise AssertionError(f"feature rows lack {sorted(_PER_PASSAGE - values.keys())}")
+    f = np.zeros((n, len(FEATURES)))
+    for name, value in values.items():
+        f[:, _COLUMN[name]] = value
+    return f
 
 
 # --- the fitted model ---------------------------------------------------------------------------------
