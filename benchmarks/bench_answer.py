@@ -34,12 +34,12 @@ def main() -> None:
     parser.add_argument("--passes", type=int, default=30)
     args = parser.parse_args()
 
-    from footnote.index.build import update_index
+    from bench_service import corpus_index  # this folder is on sys.path when a script here runs
+
     from footnote.service.answer import Answerer
     from footnote.service.models import AnswerRequest
 
-    update_index([ROOT / "corpus"], args.index, chunk_tokens=int(os.environ.get("FOOTNOTE_CHUNK_TOKENS", 160)),
-                 overlap=0, echo=lambda line: None)
+    corpus_index(args.index)
     rows = [json.loads(line) for line in args.set.read_text("utf-8").splitlines() if line.strip()]
     requests = [AnswerRequest(question=r["question"], history=r.get("history", [])) for r in rows]
     answerer = Answerer.from_index_dir(args.index)

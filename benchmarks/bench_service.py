@@ -52,6 +52,15 @@ def load_questions(path: Path) -> list[dict]:
     return [{"question": r["question"], "history": r.get("history", [])} for r in rows]
 
 
+def corpus_index(index_dir: Path) -> Path:
+    """The default corpus's index, built (or brought up to date) with the default passage settings."""
+    from footnote.index.build import update_index
+
+    update_index([ROOT / "corpus"], index_dir, chunk_tokens=int(os.environ.get("FOOTNOTE_CHUNK_TOKENS", 160)),
+                 overlap=0, echo=lambda line: None)
+    return index_dir
+
+
 def start_server(index_dir: Path, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     cmd = [sys.executable, "-m", "footnote.cli", "serve", "--port", str(port), "--index", str(index_dir)]
@@ -143,10 +152,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     args = parser.parse_args()
 
-    from footnote.index.build import update_index
-
-    update_index([ROOT / "corpus"], args.index, chunk_tokens=int(os.environ.get("FOOTNOTE_CHUNK_TOKENS", 160)),
-                 overlap=0, echo=lambda line: None)
+    corpus_index(args.index)
     questions = load_questions(args.set)
     port = free_port()
     proc = start_server(args.index, port)

@@ -183,7 +183,6 @@ class _Block:
     own: np.ndarray  # (n, V) bool: the sentence's terms
     context: np.ndarray  # (n, V) bool: its terms and its neighbours', and those of the sources it cites
     about: np.ndarray  # (n, V) bool: what it says of its subject (below)
-    n_terms: np.ndarray  # (n,) distinct terms of the sentence
     bigram_vocab: dict[tuple[str, str], int]
     bigrams: np.ndarray  # (n, B) bool
     name_vocab: dict[str, int]
@@ -282,7 +281,6 @@ class Features:
             quotable=np.array([i not in nav and len(sentences[i].split()) >= self.min_words
                                and not is_bare_line(sentences[i], text, spans[i][0], 6) for i in range(n)], dtype=bool),
             vocab=vocab, own=own_m, context=context_m, about=about_m,
-            n_terms=np.array([len(set(t)) for t in own], dtype=np.int64),
             bigram_vocab=bigram_vocab, bigrams=_incidence([_bigrams(t) for t in own], bigram_vocab),
             name_vocab=name_vocab, names=_incidence([_names(s) for s in sentences], name_vocab),
             quantity=np.array([states_quantity(s) for s in sentences], dtype=bool),
@@ -367,6 +365,7 @@ def _passage_rows(b: _Block, query_vector: np.ndarray, q: _Question, rank: int, 
         missing = np.ones(n, dtype=bool) if col is None else ~b.context[:, col]
         absent_max = np.maximum(absent_max, np.where(missing, v, -np.inf))
         absent_n += missing
+    n_terms = b.own.sum(axis=1)  # the sentence's distinct terms
     shared = b.own[:, [col for col, _ in columns if col is not None]].sum(axis=1)
     bigram_cols = [b.bigram_vocab[g] for g in q.bigrams if g in b.bigram_vocab]
     new_name = np.asarray(b.names[:, [col for nm, col in b.name_vocab.items() if nm not in q.names]].any(axis=1))
@@ -382,7 +381,7 @@ def _passage_rows(b: _Block, query_vector: np.ndarray, q: _Question, rank: int, 
         "missing_corpus": q.missing_corpus, "type_missing": type_missing, "new_name": new_name,
         "rank": 1.0 / (1 + rank), "fusion_rel": fusion_rel, "log_words": b.log_words,
         "bigrams": b.bigrams[:, bigram_cols].sum(axis=1) / len(q.bigrams) if q.bigrams else 0.0,
-        "novelty": (b.n_terms - shared) / np.maximum(b.n_terms, 1),
+        "novelty": (n_terms - shared) / np.maximum(n_terms, 1),
         "missing_context": np.where(absent_n > 0, absent_max, 0.0) / max_idf, "missing_context_n": absent_n,
         "source_cited": b.cites & q.source,
         # Sharing the question's words is not enough ("Human capital ..." for "the capital of Japan"): the
