@@ -52,7 +52,8 @@ def sha256(path: Path) -> str:
 
 
 def collect(answerer: Any, questions: list[Any]) -> list[dict[str, Any]]:
-    """Per question: its side of the split, whether answerable, and its sentences' features and labels."""
+    """Per question: its side of the split, whether answerable, its standalone query, and its sentences' features,
+    labels and texts."""
     from footnote.eval import metrics as m
     from footnote.eval.split import side, split_key
     from footnote.service.answer import already_said
@@ -66,16 +67,18 @@ def collect(answerer: Any, questions: list[Any]) -> list[dict[str, Any]]:
         reading = answerer.read(query, answerer.index.embed_query(query), TOP_K, said)
         doc = answerer.index.documents.get(q.doc or "")
         spans = [s for snippet in q.evidence for s in m.locate(snippet, doc.text)] if doc is not None else []
-        rows, labels = [], []
+        rows, labels, texts = [], [], []
         for sent in reading.sentences:
             text = answerer.index.documents[sent.doc_id].text[sent.start : sent.end]
             positive = q.answerable and (m.answer_found(q.answers, [text]) or (
                 sent.doc_id == q.doc and m.evidence_quoted(spans, [(sent.start, sent.end)])))
             rows.append(sent.features)
             labels.append(bool(positive))
+            texts.append(text)
         key = split_key(q)
-        out.append({"id": q.id, "key": key, "side": side(key), "answerable": q.answerable,
-                    "rows": np.asarray(rows).reshape(len(rows), -1), "labels": np.asarray(labels, dtype=bool)})
+        out.append({"id": q.id, "key": key, "side": side(key), "answerable": q.answerable, "query": query,
+                    "rows": np.asarray(rows).reshape(len(rows), -1), "labels": np.asarray(labels, dtype=bool),
+                    "texts": texts})
     return out
 
 
