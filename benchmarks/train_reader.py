@@ -51,6 +51,16 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def build_index(folders: list[Path], target: Path) -> Path:
+    """An index of ``folders`` at ``target``, built (or brought up to date) with the default passage settings."""
+    from footnote.index.build import update_index
+    from footnote.settings import Settings
+
+    s = Settings()
+    update_index(folders, target, chunk_tokens=s.chunk_tokens, overlap=s.chunk_overlap, echo=lambda line: None)
+    return target
+
+
 def collect(answerer: Any, questions: list[Any]) -> list[dict[str, Any]]:
     """Per question: its side of the split, whether answerable, its standalone query, and its sentences' features,
     labels and texts."""
@@ -284,20 +294,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                         help="Also fit on the tune side of eval/sets/wiki-topics.jsonl (tried, not kept).")
     args = parser.parse_args(argv)
 
-    from footnote.index.build import update_index
-    from footnote.settings import Settings
-
-    s = Settings()
-    corpus_index = args.corpus_index
-    if corpus_index is None:
-        corpus_index = args.work / "corpus-index"
-        update_index([ROOT / "corpus"], corpus_index, chunk_tokens=s.chunk_tokens, overlap=s.chunk_overlap,
-                     echo=lambda line: None)
-    wiki_index = None
-    if args.wiki_topics:
-        wiki_index = args.work / "wiki-index"
-        update_index([WIKI_DOCS], wiki_index, chunk_tokens=s.chunk_tokens, overlap=s.chunk_overlap,
-                     echo=lambda line: None)
+    corpus_index = args.corpus_index or build_index([ROOT / "corpus"], args.work / "corpus-index")
+    wiki_index = build_index([WIKI_DOCS], args.work / "wiki-index") if args.wiki_topics else None
     params = train(corpus_index, wiki_index)
     args.out.write_text(json.dumps(params, indent=1) + "\n", "utf-8")
     print(f"wrote {args.out}: thresholds {params['thresholds']}", file=sys.stderr)

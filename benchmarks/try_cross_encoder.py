@@ -40,32 +40,23 @@ REPORT = [("shipped", "heldout"), ("blind", "tune"), ("blind", "heldout"), ("wik
 
 def read_sets(work: Path) -> list[dict[str, Any]]:
     """Every question of every set, read once, each tagged with its set's name."""
-    from train_reader import OFFTOPIC, WIKI_DOCS, WIKI_SET, collect  # this folder is on sys.path
+    from train_reader import OFFTOPIC, WIKI_DOCS, WIKI_SET, build_index, collect  # this folder is on sys.path
 
     from footnote.eval.dataset import DEFAULT_SET, load_sets
     from footnote.eval.squad import read_squad, squad_index
-    from footnote.index.build import update_index
     from footnote.index.store import load
     from footnote.service.answer import Answerer
     from footnote.service.reader import Model
-    from footnote.settings import Settings
-
-    s = Settings()
-
-    def built(folders: list[Path], name: str) -> Path:
-        target = work / name
-        update_index(folders, target, chunk_tokens=s.chunk_tokens, overlap=s.chunk_overlap, echo=lambda line: None)
-        return target
 
     def read(index: Path, questions: list[Any], name: str) -> list[dict[str, Any]]:
         items = collect(Answerer(load(index), model=Model.neutral()), questions)
         return [{**it, "set": name} for it in items]
 
-    corpus = built([ROOT / "corpus"], "corpus-index")
+    corpus = build_index([ROOT / "corpus"], work / "corpus-index")
     files, normans = read_squad(ROOT / "eval" / "sets" / "normans.json")
     return [*read(corpus, load_sets([DEFAULT_SET, OFFTOPIC]), "shipped"),
             *read(corpus, load_sets([ROOT / "eval" / "sets" / "blind.jsonl"]), "blind"),
-            *read(built([WIKI_DOCS], "wiki-index"), load_sets([WIKI_SET]), "wiki-topics"),
+            *read(build_index([WIKI_DOCS], work / "wiki-index"), load_sets([WIKI_SET]), "wiki-topics"),
             *read(squad_index(files, work / "normans"), normans, "normans")]
 
 
