@@ -1,0 +1,374 @@
+"""The reading corpus (``eval/sets/reading/``): documents of several genres and labelled questions to train
+and measure the reader on.
+
+Layout::
+
+    eval/sets/reading/
+      documents.jsonl          one line per document: doc_id, genre, file, source, licence, sha256, split
+      docs/<genre>/<file>      the documents as Footnote ingests them
+      questions/<batch>.jsonl  the labelled questions, in the eval set format (eval/dataset.py) plus
+                               "plausible" (unanswerable: the sentence that looks like an answer),
+                               "trap" (unanswerable: how it was made to look answerable)
+      BRIEF.md                 the one written brief every batch of questions was written from
+
+Commands (``python -m footnote.eval.reading ...``):
+
+    build SHARED   choose the documents from ../shared (DBpedia abstracts grouped by topic, PEPs, the 18F
+                   handbook) and write docs/ and documents.jsonl; deterministic
+    texts OUT      ingest every document and write its clean text to OUT/<doc_id>.txt, what question
+                   writers read (evidence must be copied verbatim from it)
+    check          the validator: every evidence and plausible span is verbatim in its document's clean
+                   text, no question repeats, every document sits on one side of the split, and the kinds
+                   reach their shares; exits 1 with one line per problem
+    stats          counts by genre, split and kind
+
+**Split by document**, fixed seed (``SPLIT_SEED``): a document's side is a hash of its id, so adding
+documents never moves the others. ``train`` is fitted on, ``dev`` chooses thresholds and stops training,
+``test`` is reported and never fitted on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+import sys
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent / "sets" / "reading"
+DOCUMENTS = ROOT / "documents.jsonl"
+QUESTIONS = ROOT / "questions"
+
+SPLIT_SEED = 24
+SPLIT_SHARES = (("train", 0.70), ("dev", 0.10), ("test", 0.20))
+
+# Kinds and the shares the corpus must reach (issue: ~55% answerable, >= 35% unanswerable, >= 10% follow-ups).
+ANSWERABLE_KINDS = ("factual", "why", "how", "list")
+TRAPS = ("attribute", "sibling", "number", "roles", "negation", "offtopic")
+MIN_UNANSWERABLE = 0.35
+MIN_FOLLOWUPS = 0.10
+MIN_ANSWERABLE = 0.50
+
+# Documents chosen per genre by ``build``.
+DBPEDIA_DOCS, DBPEDIA_SECTIONS = 150, 8
+PEP_DOCS, PEP_MAX_BYTES = 140, 16_000
+HANDBOOK_DOCS, HANDBOOK_MAX_BYTES = 130, 24_000
+_NEIGHBOUR_FLOOR = 0.35  # least cosine similarity for an abstract to join a topic document
+
+LICENCES = {
+    "encyclopedic": "CC BY-SA 3.0 (Wikipedia abstracts through DBpedia)",
+    "specification": "public domain / CC0-1.0 (stated in the PEP's Copyright section)",
+    "handbook": "public domain in the US, CC0-1.0 worldwide (18F handbook LICENSE.md)",
+}
+
+
+def split_of(doc_id: str, seed: int = SPLIT_SEED) -> str:
+    """``train``, ``dev`` or ``test`` for a document id: a hash, not a shuffle."""
+    digest = hashlib.sha256(f"{seed}:{doc_id}".encode()).digest()
+    value = int.from_bytes(digest[:8], "big") / 2**64
+    edge = 0.0
+    for name, share in SPLIT_SHARES:
+        edge += share
+        if value < edge:
+            return name
+    return SPLIT_SHARES[-1][0]
+
+
+# --- choosing the documents ------------------------------------------------------------------------------
+
+
+def _dbpedia_documents(source: Path, exclude_urls: set[str]) -> list[tuple[str, str]]:
+    """Topic documents of ``DBPEDIA_SECTIONS`` abstracts each: an abstract and its nearest neighbours by
+    MiniLM embedding, so siblings share words as they do in wiki-topics. Abstracts already in the
+    wiki-topics documents, and any about the Normans (SQuAD's article), are left out."""
+    import numpy as np
+
+    from footnote.index.embed import Embedder
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from build_wiki_topics import MIN_CHARS, clean
+
+    # Every abstract judged relevant to a query that made a wiki-topics document stays out, not only the ones
+    # that document kept, so no topic of that unseen set is trained on.
+    from build_wiki_topics import TOPICS, slug as topic_slug
+
+    queries = {}
+    for line in (source / "queries.jsonl").read_text("utf-8").split("\n"):
+        if line.strip():
+            q = json.loads(line)
+            queries[q["_id"]] = topic_slug(q["text"].strip().rstrip("!?."))
+    topical = set()
+    for row in (source / "qrels" / "test.tsv").read_text("utf-8").split("\n")[1:]:
+        if row.strip():
+            qid, did, score = row.split("\t")
+            if int(score) > 0 and queries.get(qid) in TOPICS:
+                topical.add(did)
+    rows = []
+    for line in (source / "corpus.jsonl").read_text("utf-8").split("\n"):
+        if not line.strip():
+            continue
+        d = json.loads(line)
+        url = d["metadata"]["url"].strip("<>")
+        text = clean(d["text"])
+        if d["_id"] in topical or url in exclude_urls or len(text) < MIN_CHARS or "norman" in (d["title"] + text[:300]).lower():
+            continue
+        rows.append((d["_id"], d["title"], text, url))
+    rows.sort()
+    vectors = Embedder().embed([f"{title}. {text[:400]}" for _, title, text, _ in rows])
+    vectors = np.asarray(vectors, dtype=np.float32)
+    similar = vectors @ vectors.T
+    used = np.zeros(len(rows), dtype=bool)
+    order = np.random.default_rng(SPLIT_SEED).permutation(len(rows))
+    documents: list[tuple[str, str]] = []
+    for seed in order:
+        if used[seed]:
+            continue
+        near = [int(i) for i in np.argsort(-similar[seed]) if not used[i] and similar[seed, i] >= _NEIGHBOUR_FLOOR]
+        if len(near) < DBPEDIA_SECTIONS:
+            continue
+        picked = near[:DBPEDIA_SECTIONS]
+        used[picked] = True
+        title = rows[picked[0]][1]
+        lines = [f"# {title} and related articles", ""]
+        for i in picked:
+            _, name, text, url = rows[i]
+            lines += [f"## {name}", "", text, "", f"Source: {url}", ""]
+        documents.append((f"dbp-{_slug(title)}", "\n".join(lines)))
+        if len(documents) == DBPEDIA_DOCS:
+            break
+    return documents
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:50]
+
+
+def _pick_evenly(paths: list[Path], count: int) -> list[Path]:
+    """``count`` paths spread evenly over a sorted list, so the choice covers the whole range of numbers."""
+    if len(paths) <= count:
+        return paths
+    step = len(paths) / count
+    return [paths[int(i * step)] for i in range(count)]
+
+
+def build(shared: Path, out: Path = ROOT) -> list[dict[str, Any]]:
+    """Write docs/ and documents.jsonl under ``out`` from the ``shared`` folder; returns the rows."""
+    wiki = Path(__file__).resolve().parent / "sets" / "wiki-topics"
+    exclude = {
+        line.removeprefix("Source: ").strip()
+        for path in sorted(wiki.glob("*.md"))
+        for line in path.read_text("utf-8").splitlines()
+        if line.startswith("Source: ")
+    }
+    rows: list[dict[str, Any]] = []
+
+    def add(genre: str, folder: str, name: str, text: str, source: str) -> None:
+        path = out / "docs" / folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, "utf-8")
+        doc_id = _doc_id(Path(folder) / name)
+        rows.append({
+            "doc_id": doc_id, "genre": genre, "file": f"docs/{folder}/{name}", "source": source,
+            "licence": LICENCES[genre], "sha256": hashlib.sha256(text.encode()).hexdigest(),
+            "split": split_of(doc_id),
+        })
+
+    for name, text in _dbpedia_documents(shared / "external" / "beir" / "dbpedia", exclude):
+        add("encyclopedic", "dbpedia", f"{name}.md", text,
+            "DBPedia-entity (BEIR) abstracts, agentset-ai/embedding-leaderboard commit 7a1376c")
+    peps = sorted(p for p in (shared / "corpora" / "peps").glob("pep-*.rst") if p.stat().st_size <= PEP_MAX_BYTES)
+    # PEPs are reStructuredText; they are kept as plain text until Footnote reads .rst.
+    for path in _pick_evenly(peps, PEP_DOCS):
+        add("specification", "peps", path.with_suffix(".txt").name, path.read_text("utf-8"),
+            f"github.com/python/peps commit ba4deeb7969588d937da609008d05bb83a47b1ab, peps/{path.name}")
+    handbook = sorted(p for p in (shared / "corpora" / "18f-handbook").glob("*.md")
+                      if p.stat().st_size <= HANDBOOK_MAX_BYTES)
+    for path in _pick_evenly(handbook, HANDBOOK_DOCS):
+        add("handbook", "18f", path.name, path.read_text("utf-8"),
+            "github.com/18F/handbook commit 1e4955634d0369f17e5bbc0ebbf8f62e2a3dfe4b, pages/"
+            + path.stem.replace("--", "/") + ".md")
+    rows.sort(key=lambda r: r["doc_id"])
+    (out / "documents.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    return rows
+
+
+def _doc_id(relative: Path) -> str:
+    from footnote.ingest.documents import slug
+
+    return slug(relative.as_posix())
+
+
+# --- reading the corpus ----------------------------------------------------------------------------------
+
+
+def documents(root: Path = ROOT) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (root / "documents.jsonl").read_text("utf-8").splitlines() if line.strip()]
+
+
+def clean_texts(root: Path = ROOT, only: set[str] | None = None) -> dict[str, str]:
+    """Each document's clean text, as Footnote's ingest produces it (``Document.text``); with ``only``, just
+    those documents."""
+    from footnote.ingest.documents import parse
+
+    texts = {}
+    for row in documents(root):
+        if only is not None and row["doc_id"] not in only:
+            continue
+        doc = parse(root / row["file"], root=root / "docs")
+        texts[row["doc_id"]] = doc.text
+    return texts
+
+
+def questions(root: Path = ROOT, files: list[Path] | None = None) -> list[dict[str, Any]]:
+    """Every question of the corpus, or of ``files`` alone, each with ``_where`` (file and line)."""
+    rows = []
+    for path in files if files is not None else sorted((root / "questions").glob("*.jsonl")):
+        for number, line in enumerate(path.read_text("utf-8").splitlines(), 1):
+            if line.strip():
+                row = json.loads(line)
+                row["_where"] = f"{path.name}:{number}"
+                rows.append(row)
+    return rows
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+
+
+def locate(text: str, needle: str) -> Span | None:
+    """Where ``needle`` stands in ``text``: exactly, else with runs of whitespace matched loosely (a writer
+    may copy a wrapped line as one). ``None`` when it is not there."""
+    at = text.find(needle)
+    if at >= 0:
+        return Span(at, at + len(needle))
+    words = needle.split()
+    if not words:
+        return None
+    match = re.search(r"\s+".join(re.escape(w) for w in words), text)
+    return Span(match.start(), match.end()) if match else None
+
+
+def check(root: Path = ROOT, files: list[Path] | None = None) -> list[str]:
+    """Every problem with the corpus (or with the question ``files`` alone, without the share rules), one
+    line each; empty when it is sound."""
+    problems: list[str] = []
+    docs = {row["doc_id"]: row for row in documents(root)}
+    rows = questions(root, files)
+    texts = clean_texts(root, {str(r.get("doc")) for r in rows} if files is not None else None)
+    for doc_id, row in docs.items():
+        if row["split"] != split_of(doc_id):
+            problems.append(f"{doc_id}: split {row['split']!r} is not the seeded split {split_of(doc_id)!r}")
+    seen_ids: set[str] = set()
+    seen_questions: dict[tuple[str, str], str] = {}
+    for row in rows:
+        where = f"{row['_where']} {row.get('id')}"
+        qid = row.get("id")
+        if not qid or qid in seen_ids:
+            problems.append(f"{where}: missing or repeated id")
+        seen_ids.add(str(qid))
+        doc_id = row.get("doc")
+        if doc_id not in docs:
+            problems.append(f"{where}: unknown document {doc_id!r}")
+            continue
+        turns = tuple(t.get("content", "") for t in row.get("history") or [])
+        key = (" ".join(str(row.get("question", "")).lower().split()), "|".join(turns))
+        if key in seen_questions:
+            problems.append(f"{where}: the same question as {seen_questions[key]}")
+        seen_questions[key] = str(qid)
+        text = texts[doc_id]
+        kind = row.get("kind")
+        if row.get("answerable") is True:
+            if kind not in ANSWERABLE_KINDS + ("followup",):
+                problems.append(f"{where}: kind {kind!r} is not one of {ANSWERABLE_KINDS + ('followup',)}")
+            if not row.get("evidence") or not row.get("answers"):
+                problems.append(f"{where}: an answerable question needs answers and evidence")
+            for ev in row.get("evidence") or []:
+                if locate(text, ev) is None:
+                    problems.append(f"{where}: evidence not verbatim in {doc_id}: {ev[:80]!r}")
+        elif row.get("answerable") is False:
+            if kind not in ("unanswerable", "followup"):
+                problems.append(f"{where}: an unanswerable question's kind is 'unanswerable' or 'followup'")
+            if row.get("answers") or row.get("evidence"):
+                problems.append(f"{where}: an unanswerable question has no answers or evidence")
+            if kind == "unanswerable" and row.get("trap") not in TRAPS:
+                problems.append(f"{where}: trap {row.get('trap')!r} is not one of {TRAPS}")
+            plausible = row.get("plausible")
+            if kind == "unanswerable" and row.get("trap") != "offtopic":
+                if not plausible or locate(text, plausible) is None:
+                    problems.append(f"{where}: plausible sentence not verbatim in {doc_id}")
+        else:
+            problems.append(f"{where}: answerable must be true or false")
+        for turn in row.get("history") or []:
+            if turn.get("role") == "assistant" and locate(text, turn.get("content", "")) is None:
+                problems.append(f"{where}: an assistant turn is not verbatim in {doc_id}")
+    count = len(rows)
+    if count and files is None:
+        shares = Counter("followup" if r.get("kind") == "followup" else
+                         ("answerable" if r.get("answerable") else "unanswerable") for r in rows)
+        unanswerable = sum(1 for r in rows if r.get("answerable") is False)
+        if unanswerable / count < MIN_UNANSWERABLE:
+            problems.append(f"unanswerable share {unanswerable / count:.3f} < {MIN_UNANSWERABLE}")
+        if shares["followup"] / count < MIN_FOLLOWUPS:
+            problems.append(f"follow-up share {shares['followup'] / count:.3f} < {MIN_FOLLOWUPS}")
+        answerable = sum(1 for r in rows if r.get("answerable") is True)
+        if answerable / count < MIN_ANSWERABLE:
+            problems.append(f"answerable share {answerable / count:.3f} < {MIN_ANSWERABLE}")
+    return problems
+
+
+def stats(root: Path = ROOT) -> dict[str, Any]:
+    docs = {row["doc_id"]: row for row in documents(root)}
+    rows = questions(root)
+    table: dict[str, Counter[str]] = defaultdict(Counter)
+    for row in rows:
+        doc = docs.get(row.get("doc"), {})
+        kind = str(row.get("kind"))
+        if kind == "unanswerable":
+            kind += f":{row.get('trap')}"
+        table[f"{doc.get('genre')}/{doc.get('split')}"][kind] += 1
+    return {
+        "questions": len(rows),
+        "documents with questions": len({r.get("doc") for r in rows}),
+        "documents": len(docs),
+        "by genre/split": {k: dict(sorted(v.items())) for k, v in sorted(table.items())},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m footnote.eval.reading", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build", help="choose and write the documents")
+    b.add_argument("shared", type=Path)
+    t = sub.add_parser("texts", help="write each document's clean text for question writers")
+    t.add_argument("out", type=Path)
+    c = sub.add_parser("check", help="validate the corpus")
+    c.add_argument("files", type=Path, nargs="*", help="check only these question files (no share rules)")
+    sub.add_parser("stats", help="counts by genre, split and kind")
+    args = parser.parse_args(argv)
+    if args.command == "build":
+        rows = build(args.shared)
+        print(json.dumps(Counter(f"{r['genre']}/{r['split']}" for r in rows), indent=1))
+    elif args.command == "texts":
+        args.out.mkdir(parents=True, exist_ok=True)
+        for doc_id, text in clean_texts().items():
+            (args.out / f"{doc_id}.txt").write_text(text, "utf-8")
+    elif args.command == "check":
+        files = args.files or None
+        problems = check(files=files)
+        for line in problems:
+            print(line)
+        print(f"{len(questions(files=files))} questions, {len(problems)} problems", file=sys.stderr)
+        return 1 if problems else 0
+    else:
+        print(json.dumps(stats(), indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
