@@ -36,7 +36,7 @@ def main() -> None:
 
     from bench_service import corpus_index  # this folder is on sys.path when a script here runs
 
-    from footnote.service.answer import Answerer
+    from footnote.service.answering.answerer import Answerer
     from footnote.service.models import AnswerRequest
 
     corpus_index(args.index)

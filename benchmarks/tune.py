@@ -208,7 +208,7 @@ def main() -> None:
     from footnote.index.build import update_index
     from footnote.index.hybrid import FusionParams
     from footnote.index.store import load
-    from footnote.service.answer import AnswerSettings
+    from footnote.service.answering.answerer import AnswerSettings
     from footnote.settings import Settings
 
     questions = load_set(args.set)

@@ -90,11 +90,10 @@ def _dbpedia_documents(source: Path, exclude_urls: set[str]) -> list[tuple[str, 
     from footnote.index.embed import Embedder
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    from build_wiki_topics import MIN_CHARS, clean
-
     # Every abstract judged relevant to a query that made a wiki-topics document stays out, not only the ones
     # that document kept, so no topic of that unseen set is trained on.
-    from build_wiki_topics import TOPICS, slug as topic_slug
+    from build_wiki_topics import MIN_CHARS, TOPICS, clean
+    from build_wiki_topics import slug as topic_slug
 
     queries = {}
     for line in (source / "queries.jsonl").read_text("utf-8").split("\n"):
@@ -114,7 +113,8 @@ def _dbpedia_documents(source: Path, exclude_urls: set[str]) -> list[tuple[str, 
         d = json.loads(line)
         url = d["metadata"]["url"].strip("<>")
         text = clean(d["text"])
-        if d["_id"] in topical or url in exclude_urls or len(text) < MIN_CHARS or "norman" in (d["title"] + text[:300]).lower():
+        normans = "norman" in (d["title"] + text[:300]).lower()
+        if d["_id"] in topical or url in exclude_urls or len(text) < MIN_CHARS or normans:
             continue
         rows.append((d["_id"], d["title"], text, url))
     rows.sort()

@@ -29,13 +29,14 @@ from footnote.eval import split
 from footnote.eval.confidence import answer_metrics, split_metrics
 from footnote.eval.dataset import BLIND_SET, WIKI_SET, Question, load_sets
 from footnote.index.hits import Mode
+from footnote.index.hybrid import fusion_from_settings
+from footnote.service.answering.answerer import AnswerSettings
 
 if TYPE_CHECKING:
     from footnote.index.hybrid import FusionParams
     from footnote.index.store import Index
     from footnote.index.vectors import VectorStore
     from footnote.ingest.models import Passage
-    from footnote.service.answer import AnswerSettings
     from footnote.service.models import Answer
     from footnote.settings import Settings
 
@@ -154,7 +155,7 @@ def evaluate_index(
     matching: str = "plain",
 ) -> dict[str, Any]:
     """The full report (config, per-mode retrieval metrics, answer metrics, per-question records)."""
-    from footnote.service.answer import Answerer
+    from footnote.service.answering.answerer import Answerer
     from footnote.service.models import AnswerRequest, Turn
 
     modes = list(dict.fromkeys(Mode.parse(m) for m in modes))
@@ -311,8 +312,8 @@ def run_on_corpus(sets: Sequence[Path], corpus_dir: Path, modes: Sequence[str], 
     with tempfile.TemporaryDirectory(prefix="footnote-eval-") as tmp:
         echo(f"indexing {corpus_dir} in a temporary folder")
         report = run_eval(sets, index_folder(corpus_dir, Path(tmp) / "index", settings), modes,
-                          model_path=settings.model_path, fusion=settings.fusion_params(),
-                          answer_settings=settings.answer())
+                          model_path=settings.model_path, fusion=fusion_from_settings(settings),
+                          answer_settings=AnswerSettings.from_settings(settings))
     report["config"]["index_dir"] = f"(temporary, of {corpus_dir})"
     report["config"]["corpus"] = str(corpus_dir)
     return report
@@ -409,7 +410,7 @@ def run_cli(sets: list[Path], index_dir: Path, modes: list[str], report_dir: Pat
             raise InputError("give either eval sets or --beir, not both")
         result = run_beir(beir_dir, modes=modes, chunk_tokens=settings.chunk_tokens,
                           overlap=settings.chunk_overlap, model_path=settings.model_path, echo=echo,
-                          fusion=settings.fusion_params())
+                          fusion=fusion_from_settings(settings))
         echo(format_beir(result))
         if report_dir is not None:
             report_dir.mkdir(parents=True, exist_ok=True)
@@ -429,7 +430,7 @@ def run_cli(sets: list[Path], index_dir: Path, modes: list[str], report_dir: Pat
         report = run_on_corpus(sets, corpus_dir, modes, settings=settings, echo=echo)
     else:
         report = run_eval(sets, index_dir, modes, model_path=settings.model_path, store=store,
-                          fusion=settings.fusion_params(), answer_settings=settings.answer())
+                          fusion=fusion_from_settings(settings), answer_settings=AnswerSettings.from_settings(settings))
     if old is not None:
         report["compare"] = compare(old, report)
     echo(format_table(report))

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from footnote.errors import InputError
 from footnote.eval.dataset import Question
+from footnote.index.hybrid import fusion_from_settings
+from footnote.service.answering.answerer import AnswerSettings
 
 if TYPE_CHECKING:
     from footnote.settings import Settings
@@ -121,7 +123,8 @@ def run_squad(path: Path, modes: Sequence[str], settings: Settings | None = None
     s = settings or Settings()
     files, questions = read_squad(path)
     with tempfile.TemporaryDirectory(prefix="footnote-squad-") as tmp:
-        index = load(squad_index(files, workdir or Path(tmp), s), model_path=s.model_path, fusion=s.fusion_params())
+        index = load(squad_index(files, workdir or Path(tmp), s), model_path=s.model_path,
+                     fusion=fusion_from_settings(s))
         config = {"sets": [str(path)], "format": "squad2", "documents": sorted(files)}
         return evaluate_index(index, questions, modes=modes, config=config, matching="squad",
-                              fusion=s.fusion_params(), answer_settings=s.answer())
+                              fusion=fusion_from_settings(s), answer_settings=AnswerSettings.from_settings(s))

@@ -144,7 +144,9 @@ def ingest(
             how = f" (fitted in {report.fit_seconds:.2f} s)" if fitted else "" if report.up_to_date \
                 or report.fusion_refit else " (kept: the corpus changed too little to re-fit)"
             click.echo(summary(report.fusion) + how)
-            pin = settings.fusion_params()
+            from footnote.index.hybrid import fusion_from_settings
+
+            pin = fusion_from_settings(settings)
             if pin is not None:
                 click.echo(f"fusion pinned by FOOTNOTE_FUSION={settings.fusion}: searches use {pin.describe()}")
 
@@ -161,12 +163,13 @@ def ingest(
 def search(query: str, index_dir: Path | None, mode: str, k: int, as_json: bool, store: str | None,
            milvus_uri: str | None) -> None:
     """Show the passages a query retrieves."""
+    from footnote.index.hybrid import fusion_from_settings
     from footnote.index.store import load
 
     settings = _settings(index_dir=index_dir, store=store, milvus_uri=milvus_uri)
     if not query.strip():
         raise InputError("the query is empty: give some words to search for")
-    idx = load(settings.index_dir, model_path=settings.model_path, fusion=settings.fusion_params(),
+    idx = load(settings.index_dir, model_path=settings.model_path, fusion=fusion_from_settings(settings),
                store=_store(settings))
     hits = idx.retriever(mode).search(query, k)
     if as_json:
@@ -214,8 +217,9 @@ def serve(host: str | None, port: int | None, index_dir: Path | None, store: str
 def ask(question: str, index_dir: Path | None, history_file: Path | None, top_k: int, as_json: bool,
         store: str | None, milvus_uri: str | None) -> None:
     """Answer a question with quotes and footnotes."""
+    from footnote.index.hybrid import fusion_from_settings
     from footnote.index.store import load
-    from footnote.service.answer import Answerer
+    from footnote.service.answering.answerer import Answerer, AnswerSettings
     from footnote.service.models import AnswerRequest, Turn
 
     settings = _settings(index_dir=index_dir, store=store, milvus_uri=milvus_uri)
@@ -226,9 +230,9 @@ def ask(question: str, index_dir: Path | None, history_file: Path | None, top_k:
         except (ValueError, TypeError) as exc:
             raise InputError(f"{history_file}: not a JSON list of {{role, content}} turns ({exc})") from exc
     request = AnswerRequest(question=question, history=history, top_k=top_k)
-    index = load(settings.index_dir, model_path=settings.model_path, fusion=settings.fusion_params(),
+    index = load(settings.index_dir, model_path=settings.model_path, fusion=fusion_from_settings(settings),
                  store=_store(settings))
-    answer = Answerer(index, settings.answer()).answer(request)
+    answer = Answerer(index, AnswerSettings.from_settings(settings)).answer(request)
     if as_json:
         click.echo(answer.model_dump_json(indent=2))
         return
@@ -280,6 +284,28 @@ def eval_(
         settings=settings,
         store=_store(settings),
     )
+
+
+@main.command("train-reader")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Where to write the fitted parameters (default: the packaged reader.json).")
+@click.option("--work", type=click.Path(path_type=Path, file_okay=False), default=Path("bench-results/reader"),
+              show_default=True, help="Where the training indexes are built.")
+@click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              default=None, help="The shipped corpus the reader is fitted on (default: $FOOTNOTE_CORPUS_DIR).")
+@click.option("--corpus-index", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None,
+              help="An index of that corpus already built with the default passage settings.")
+@click.option("--wiki-topics", is_flag=True, help="Also fit on the tune side of wiki-topics (tried, not kept).")
+@_friendly_errors
+def train_reader(out: Path | None, work: Path, corpus_dir: Path | None, corpus_index: Path | None,
+                 wiki_topics: bool) -> None:
+    """Fit the reader's weights and thresholds on the tune side of the split (deterministic)."""
+    from footnote.service.answering.model import PARAMS
+    from footnote.service.answering.train import main as train
+
+    settings = _settings()
+    train(out=out or PARAMS, work=work, corpus=corpus_dir or settings.corpus_dir, corpus_index=corpus_index,
+          wiki_topics=wiki_topics)
 
 
 if __name__ == "__main__":

@@ -7,14 +7,31 @@ nothing in ``ingest/``, ``index/``, ``service/`` or ``eval/`` reads the environm
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-if TYPE_CHECKING:
-    from footnote.index.hybrid import FusionParams
-    from footnote.service.answer import AnswerSettings
+
+def fusion_weights(value: str) -> tuple[float, float] | str | None:
+    """``FOOTNOTE_FUSION`` read as plain values: None for ``auto`` (the weights fitted at ingest), ``"rrf"``
+    for reciprocal-rank fusion, else the convex weights (dense, bm25) summing to 1, from ``DENSE,BM25`` such
+    as ``0.3,0.7`` (or just ``DENSE``). Raises ``ValueError`` naming what is wrong."""
+    text = value.strip().lower()
+    if text in ("", "auto"):
+        return None
+    if text == "rrf":
+        return "rrf"
+    try:
+        weights = [float(part) for part in text.split(",")]
+    except ValueError:
+        raise ValueError(f"use auto, rrf, or weights dense,bm25 such as 0.3,0.7 (not {value!r})") from None
+    if len(weights) == 1:
+        weights.append(1.0 - weights[0])
+    if len(weights) != 2 or min(weights) < 0 or sum(weights) <= 0:
+        raise ValueError(f"weights are two numbers dense,bm25, >= 0 and not both 0 (not {value!r})")
+    total = sum(weights)
+    return weights[0] / total, weights[1] / total
 
 
 class Settings(BaseSettings):
@@ -64,8 +81,8 @@ class Settings(BaseSettings):
     # Uploads (POST /documents): the limit per file and per request, in MB (10**6 bytes).
     max_upload_mb: float = Field(default=50, gt=0, description="size limit per uploaded file and per request")
 
-    # Answers (service.answer.AnswerSettings). The reader's thresholds are fitted with its weights
-    # (service/reader.json, benchmarks/train_reader.py); None keeps the fitted value.
+    # Answers (service.answering.AnswerSettings). The reader's thresholds are fitted with its weights
+    # (service/answering/reader.json, footnote train-reader); None keeps the fitted value.
     answer_abstain_below: float | None = Field(default=None, ge=0, le=1,
                                                description="abstain when the answer's confidence is below this")
     answer_confident_from: float | None = Field(default=None, ge=0, le=1,
@@ -86,28 +103,5 @@ class Settings(BaseSettings):
     @field_validator("fusion")
     @classmethod
     def _fusion_is_known(cls, value: str) -> str:
-        from footnote.index.hybrid import pinned
-
-        pinned(value)  # ValueError names the problem
+        fusion_weights(value)  # ValueError names the problem
         return value
-
-    def fusion_params(self) -> FusionParams | None:
-        """The hybrid fusion ``FOOTNOTE_FUSION`` pins, or None: the one fitted to the index at ingest."""
-        from dataclasses import replace
-
-        from footnote.index.hybrid import pinned
-
-        params = pinned(self.fusion)
-        if params is None:
-            return None
-        if params.method == "rrf":
-            return replace(params, k0=self.fusion_k0, dense_weight=self.fusion_dense_weight,
-                           bm25_weight=self.fusion_bm25_weight, depth=self.fusion_depth)
-        return replace(params, depth=self.fusion_depth)
-
-    def answer(self) -> AnswerSettings:
-        """The answer step's knobs these settings name (the rest keep their calibrated defaults)."""
-        from footnote.service.answer import AnswerSettings
-
-        return AnswerSettings(abstain_below=self.answer_abstain_below, confident_from=self.answer_confident_from,
-                              quote_bar=self.answer_quote_bar, max_quotes=self.answer_max_quotes)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -26,6 +26,7 @@ import numpy as np
 from footnote.index.dense import DenseRetriever
 from footnote.index.hits import Hit
 from footnote.index.lexical import BM25Retriever
+from footnote.settings import Settings, fusion_weights
 
 Method = Literal["rrf", "convex"]
 METHODS: tuple[str, ...] = ("rrf", "convex")
@@ -87,24 +88,27 @@ class FusionFit:
 
 
 def pinned(value: str) -> FusionParams | None:
-    """``Settings.fusion`` as params: ``auto`` (None: use the weights fitted at ingest), ``rrf`` (the fixed
-    reciprocal-rank fusion), or fixed convex weights ``DENSE,BM25`` such as ``0.3,0.7`` (or just ``DENSE``).
+    """``Settings.fusion`` as params: None for ``auto`` (use the weights fitted at ingest), the fixed
+    reciprocal-rank fusion for ``rrf``, or fixed convex weights (``footnote.settings.fusion_weights``).
     Raises ``ValueError`` naming what is wrong."""
-    text = value.strip().lower()
-    if text in ("", "auto"):
+    weights = fusion_weights(value)
+    if weights is None:
         return None
-    if text == "rrf":
+    if weights == "rrf":
         return FusionParams()
-    try:
-        weights = [float(part) for part in text.split(",")]
-    except ValueError:
-        raise ValueError(f"use auto, rrf, or weights dense,bm25 such as 0.3,0.7 (not {value!r})") from None
-    if len(weights) == 1:
-        weights.append(1.0 - weights[0])
-    if len(weights) != 2 or min(weights) < 0 or sum(weights) <= 0:
-        raise ValueError(f"weights are two numbers dense,bm25, >= 0 and not both 0 (not {value!r})")
-    total = sum(weights)
-    return FusionParams(method="convex", dense_weight=weights[0] / total, bm25_weight=weights[1] / total)
+    dense, bm25 = weights
+    return FusionParams(method="convex", dense_weight=dense, bm25_weight=bm25)
+
+
+def fusion_from_settings(settings: Settings) -> FusionParams | None:
+    """The hybrid fusion ``FOOTNOTE_FUSION`` pins, with its knobs, or None: the one fitted at ingest."""
+    params = pinned(settings.fusion)
+    if params is None:
+        return None
+    if params.method == "rrf":
+        return replace(params, k0=settings.fusion_k0, dense_weight=settings.fusion_dense_weight,
+                       bm25_weight=settings.fusion_bm25_weight, depth=settings.fusion_depth)
+    return replace(params, depth=settings.fusion_depth)
 
 
 def minmax(scores: np.ndarray, depth: int) -> np.ndarray:

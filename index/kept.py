@@ -1,7 +1,7 @@
 """A bounded, thread-safe "work it out once and keep it" map: the most recently used entries are kept.
 
-The index keeps its recent query vectors in one, the reader (``service.reader``) its per-passage arrays: both
-are pure functions of their key, so an entry dropped is only worked out again.
+The index keeps its recent query vectors in one, the reader (``service.answering.features``) its per-passage
+arrays: both are pure functions of their key, so an entry dropped is only worked out again.
 """
 
 from __future__ import annotations

@@ -220,7 +220,7 @@ def load(index_dir: str | Path, embedder: Embedder | None = None, model_path: st
 
     Queries are embedded with ``embedder``, else the model in ``model_path`` (None: the packaged one),
     loaded on first use; either must be the model that built the index. ``fusion`` pins the hybrid
-    retriever's parameters (``Settings.fusion_params()``; None: the ones fitted at ingest, ``Index.fusion``).
+    retriever's parameters (``index.hybrid.fusion_from_settings``; None: the ones fitted at ingest, ``Index.fusion``).
     ``store``: where to search the passage vectors (None:
     where the manifest says they are; a store of another kind than the index's is refused).
     """

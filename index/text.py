@@ -82,9 +82,9 @@ def fold(text: str) -> str:
 class Analyzer:
     """Text to terms, the one way: folded words of two or more word characters, stop words dropped, stemmed.
 
-    ``analyzer`` (BM25's stop words) indexes passages and queries; ``question_analyzer`` is the same with the
-    words that ask rather than name a topic also dropped, for the answer step and the follow-up rewriter.
-    Both give the stems BM25 indexed, so ``Index.idf(term)`` weighs them.
+    ``analyzer`` (BM25's stop words) indexes passages and queries. The answer step builds its own with the
+    words that ask rather than name a topic also dropped (``service.answering.question``); both give the
+    stems BM25 indexed, so ``Index.idf(term)`` weighs them.
     """
 
     def __init__(self, extra_stop_words: frozenset[str] = frozenset()) -> None:
@@ -117,20 +117,4 @@ def _stemmer() -> Any:  # PyStemmer has no type stubs; one per thread (it is not
     return stemmer
 
 
-# English function words and the words a question asks with: in a question they name no topic.
-QUESTION_WORDS = frozenset(
-    """
-    a about above after again against all also am an and any are as at be because been before being
-    below between both but by can could did do does doing down during each few for from further had has
-    have having he her here hers herself him himself his how i if in into is it its itself just me more
-    most my myself no nor not now of off on once only or other our ours ourselves out over own same she
-    should so some such than that the their theirs them themselves then there these they this those
-    through to too under until up very was we were what when where which while who whom why will with
-    would you your yours yourself yourselves tell give list show describe explain please does did
-    according document documents report article mention mentioned say says said kind sort way ways
-    whose much many
-    """.split()
-)
-
 analyzer = Analyzer()
-question_analyzer = Analyzer(QUESTION_WORDS)

@@ -10,8 +10,10 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from footnote import __version__
+from footnote.index.hybrid import fusion_from_settings
 from footnote.index.vectors import choose_store
 from footnote.service import errors, schema
+from footnote.service.answering.answerer import AnswerSettings
 from footnote.service.guard import BodyLimit, RequestGuard
 from footnote.service.jobs import JobRunner
 from footnote.service.routes import answer, docs, documents, health, search, uploads
@@ -42,8 +44,8 @@ def create_app(index_dir: Path | None = None, settings: Settings | None = None,
     settings = settings or Settings()
     holder = IndexHolder(Path(index_dir or settings.index_dir), model_path=settings.model_path,
                          embed_batch_size=settings.embed_batch_size,
-                         query_runtime=settings.query_runtime, answer=settings.answer(),
-                         fusion=settings.fusion_params(), store=choose_store(settings.store, settings.milvus_uri),
+                         query_runtime=settings.query_runtime, answer=AnswerSettings.from_settings(settings),
+                         fusion=fusion_from_settings(settings), store=choose_store(settings.store, settings.milvus_uri),
                          poll_seconds=poll_seconds)
     jobs = JobRunner(holder, settings)
 

@@ -14,7 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from footnote.errors import WritesRefused
 from footnote.index.store import Index
-from footnote.service.answer import Answerer
+from footnote.service.answering.answerer import Answerer
 from footnote.service.jobs import JobRunner
 from footnote.service.state import IndexHolder
 from footnote.settings import Settings

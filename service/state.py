@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from footnote.errors import IndexError_, IndexMissing
-from footnote.service.answer import Answerer, AnswerSettings
+from footnote.service.answering.answerer import Answerer, AnswerSettings
 
 if TYPE_CHECKING:
     from footnote.index.embed import Embedder, QueryRuntime

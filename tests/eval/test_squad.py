@@ -12,7 +12,7 @@ from footnote.cli import main
 from footnote.errors import InputError
 from footnote.eval.metrics import auroc, squad_answer_found, squad_normalize
 from footnote.eval.squad import read_squad
-from footnote.service.reader import load_model
+from footnote.service.answering.model import load_model
 
 CONTEXT_A = ("The Kestrel Bridge crosses the Varn river at Oldmere. It was opened in 1894 by the engineer Mary "
              "Talbot. The bridge is 412 metres long and carries two railway tracks.")

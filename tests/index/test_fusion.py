@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from footnote.index.build import update_index
 from footnote.index.fit import MAX_HELD, SAMPLE, _pseudo_queries, fit_fusion, needs_refit, reembed_budget
-from footnote.index.hybrid import FusionParams, fuse, pinned
+from footnote.index.hybrid import FusionParams, fuse, fusion_from_settings, pinned
 from footnote.index.store import load
 
 # Georgian letters: all-MiniLM-L6-v2's English word pieces turn them into [UNK]s, so its vectors say nothing.
@@ -143,7 +143,7 @@ def test_pinned_fusion_overrides_the_fitted_one(corpus: Any, corpus_index: Path,
         pinned("0,0")
 
     monkeypatch.setenv("FOOTNOTE_FUSION", "0,1")
-    index = load(corpus_index, fusion=Settings().fusion_params())
+    index = load(corpus_index, fusion=fusion_from_settings(Settings()))
     assert index.fusion.dense_weight == 0 and index.fusion_status()["source"] == "pinned"
     query = "Japan's position in semiconductors"
     bm25_ids = [h.passage.id for h in corpus.retriever("bm25").search(query, 5)]

@@ -99,7 +99,7 @@ def test_rankings_are_identical(corpus_index: Path, lite_dir: Path, mode: str) -
 
 
 def test_answers_are_identical(corpus_index: Path, lite_dir: Path) -> None:
-    from footnote.service.answer import Answerer
+    from footnote.service.answering.answerer import Answerer
     from footnote.service.models import AnswerRequest, Turn
 
     on_faiss, on_milvus = Answerer(load(corpus_index)), Answerer(load(lite_dir))

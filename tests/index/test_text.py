@@ -10,7 +10,8 @@ import pytest
 from footnote.errors import InputError
 from footnote.index.hits import Mode
 from footnote.index.store import load
-from footnote.index.text import analyzer, question_analyzer
+from footnote.index.text import analyzer
+from footnote.service.answering.question import question_analyzer
 
 
 def test_accents_are_folded_not_dropped() -> None:

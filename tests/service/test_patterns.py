@@ -16,14 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from footnote.service.answer import Answerer
+from footnote.service.answering.answerer import Answerer
 from footnote.service.models import AnswerRequest, Turn
 from footnote.settings import Settings
 
 # The modules a question, a history turn or a chat message passes through before it is answered.
 USER_TEXT_MODULES = [
-    "footnote.service.rewrite",
-    "footnote.service.answer",
+    "footnote.service.answering.rewrite",
+    "footnote.service.answering.answerer",
+    "footnote.service.answering.features",
     "footnote.service.routes.openai",
     "footnote.index.text",
 ]
@@ -59,7 +60,7 @@ INPUTS = [text for size in SIZES for text in _adversarial(size)]
 
 def test_the_patterns_are_found() -> None:
     names = [name for name, _ in _patterns()]
-    assert "footnote.service.rewrite._ELLIPSIS" in names and "footnote.index.text._TOKEN" in names
+    assert "footnote.service.answering.rewrite._ELLIPSIS" in names and "footnote.index.text._TOKEN" in names
 
 
 @pytest.mark.parametrize(("name", "pattern"), _patterns(), ids=[name for name, _ in _patterns()])

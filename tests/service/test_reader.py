@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,10 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from footnote.index.kept import Kept
-from footnote.service.answer import Answerer
+from footnote.service.answering.answerer import Answerer
+from footnote.service.answering.features import navigation
+from footnote.service.answering.model import PARAMS, load_model
 from footnote.service.app import create_app
 from footnote.service.models import AnswerRequest
-from footnote.service.reader import PARAMS, load_model, navigation
 
 ROOT = Path(__file__).resolve().parents[2]
 G_QUAT_URL = "https://unit.aist.go.jp/g-quat/index_en.html"
@@ -102,7 +102,7 @@ def test_a_follow_up_does_not_quote_the_last_answer_again(client: TestClient) ->
 
 def test_what_counts_as_already_said(corpus_index: Path) -> None:
     from footnote.index.store import load
-    from footnote.service.answer import Said, already_said
+    from footnote.service.answering.answerer import Said, already_said
 
     index = load(corpus_index)
     history = [("user", "What is AISI?"), ("assistant", "“Japan  established AISI.” [1]")]
@@ -174,13 +174,10 @@ def test_a_pointing_back_quote_is_one_verbatim_span(client: TestClient) -> None:
 
 @pytest.mark.slow
 def test_training_reproduces_the_committed_parameters(corpus_index: Path, tmp_path: Path) -> None:
-    spec = importlib.util.spec_from_file_location("train_reader", ROOT / "benchmarks" / "train_reader.py")
-    assert spec is not None and spec.loader is not None
-    train_reader = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(train_reader)
+    from footnote.service.answering.train import main as train
+
     out = tmp_path / "reader.json"
-    fitted = train_reader.main(["--out", str(out), "--work", str(tmp_path / "work"),
-                                "--corpus-index", str(corpus_index)])
+    fitted = train(out=out, work=tmp_path / "work", corpus=ROOT / "corpus", corpus_index=corpus_index)
     committed = json.loads(PARAMS.read_text("utf-8"))
     assert fitted["features"] == committed["features"]
     assert fitted["meta"]["data_sha256"] == committed["meta"]["data_sha256"]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from footnote.service.answer import Answerer, states_quantity, wants_quantity
+from footnote.service.answering.answerer import Answerer, states_quantity, wants_quantity
 from footnote.service.models import AnswerRequest, Turn
 
 
@@ -69,7 +69,7 @@ def test_and_before_a_whole_question_is_not_a_topic(answerer: Answerer) -> None:
 
 def test_a_noun_pointed_at_is_offered_the_referents_it_names(corpus_index: Path) -> None:
     from footnote.index.store import load
-    from footnote.service.rewrite import candidates
+    from footnote.service.answering.rewrite import candidates
 
     index = load(corpus_index)
     previous = "Which body is responsible for privacy and data governance?"

@@ -1,4 +1,4 @@
-"""Fit the reader (service/reader.json) on the tune side of the split; report figures on the held-out side.
+"""Fit the reader (``reader.json``) on the tune side of the split: ``footnote train-reader``.
 
 Data: the shipped set (eval/sets/default.jsonl) and 40 off-topic questions (eval/sets/offtopic.jsonl) on the
 shipped corpus. Every question's standalone query is read once (top 5 hybrid passages, every quotable sentence
@@ -14,13 +14,11 @@ and running it again on the same data writes the same numbers. eval/sets/blind.j
 people who never saw the reader's answers) is not fitted on either: every question of it is unseen. Nor is
 eval/sets/wiki-topics.jsonl (450 questions on 30 other documents), unless ``--wiki-topics`` asks for its tune side.
 
-    .venv/bin/python benchmarks/train_reader.py [--out service/reader.json] [--work bench-results/reader]
-        [--wiki-topics]
+    footnote train-reader [--out service/answering/reader.json] [--work bench-results/reader] [--wiki-topics]
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import sys
@@ -29,14 +27,14 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+from footnote.eval.dataset import DEFAULT_SET, WIKI_DOCS, WIKI_SET
+from footnote.service.answering.model import PARAMS
+
 # Questions about the corpus's world that its documents do not answer: the shipped set has only ten.
-OFFTOPIC = ROOT / "eval" / "sets" / "offtopic.jsonl"
+OFFTOPIC = DEFAULT_SET.with_name("offtopic.jsonl")
 # Questions on thirty other documents (Wikipedia abstracts grouped by topic), split by document. They are not
 # fitted on: with ``--wiki-topics`` the tune side's thirteen documents are, which was tried and not kept (README,
 # The reader): their own held-out side gained, but the shipped corpus's unseen questions lost more.
-WIKI_SET = ROOT / "eval" / "sets" / "wiki-topics.jsonl"
-WIKI_DOCS = ROOT / "eval" / "sets" / "wiki-topics"
 # The L2 penalties are chosen out of fold on the tune side, by log-loss (a proper score, so the probabilities
 # stay calibrated): the sentence model's first, then the answer model's with it.
 L2_GRID = (1.0, 3.0, 10.0, 30.0)
@@ -66,13 +64,13 @@ def collect(answerer: Any, questions: list[Any]) -> list[dict[str, Any]]:
     labels and texts."""
     from footnote.eval import metrics as m
     from footnote.eval.split import side, split_key
-    from footnote.service.answer import already_said
-    from footnote.service.rewrite import standalone
+    from footnote.service.answering.answerer import already_said
+    from footnote.service.answering.rewrite import standalone
 
     out = []
     for q in questions:
         # The rule-based rewrite, not the reader's pick among candidates: the fit must not depend on the model.
-        query = standalone(q.question, q.history, answerer.index, answerer._similar)
+        query = standalone(q.question, q.history, answerer.index)
         said = already_said(q.question, q.history, answerer.index)
         reading = answerer.read(query, answerer.index.embed_query(query), TOP_K, said)
         doc = answerer.index.documents.get(q.doc or "")
@@ -176,7 +174,7 @@ def _fold(key: str) -> int:
 
 def fit_models(tune: list[dict[str, Any]], l2: float, l2_answer: float) -> tuple[Any, Any]:
     """The sentence model on every sentence row, then the answer model on each question's best sentence."""
-    from footnote.service.reader import Logistic, question_row
+    from footnote.service.answering.model import Logistic, question_row
 
     x = np.vstack([it["rows"] for it in tune if len(it["rows"])])
     y = np.concatenate([it["labels"] for it in tune if len(it["rows"])]).astype(np.float64)
@@ -200,7 +198,7 @@ def fit_models(tune: list[dict[str, Any]], l2: float, l2_answer: float) -> tuple
 
 def _score(item: dict[str, Any], sentence: Any, answer: Any) -> tuple[np.ndarray, float]:
     """A question's sentence probabilities and its answer confidence under these models."""
-    from footnote.service.reader import question_row
+    from footnote.service.answering.model import question_row
 
     p = sentence(item["rows"])
     if not len(p):
@@ -229,12 +227,13 @@ def _log_losses(tune: list[dict[str, Any]], probs: list[np.ndarray], conf: np.nd
             float(-np.mean(a * np.log(c) + (1 - a) * np.log(1 - c))))
 
 
-def train(corpus_index: Path, wiki_index: Path | None) -> dict[str, Any]:
-    from footnote.eval.dataset import DEFAULT_SET, load_sets
+def train(corpus_index: Path, corpus: Path, wiki_index: Path | None) -> dict[str, Any]:
+    from footnote.eval.dataset import load_sets
     from footnote.eval.split import pick
     from footnote.index.store import load
-    from footnote.service.answer import Answerer
-    from footnote.service.reader import ANSWER_FEATURES, FEATURES, Model
+    from footnote.service.answering.answerer import Answerer
+    from footnote.service.answering.features import ANSWER_FEATURES, FEATURES
+    from footnote.service.answering.model import Model
 
     # A model with zero weights: features do not depend on the model, and the fit must not either.
     answerer = Answerer(load(corpus_index), model=Model.neutral())
@@ -258,7 +257,7 @@ def train(corpus_index: Path, wiki_index: Path | None) -> dict[str, Any]:
     y = np.concatenate([it["labels"] for it in tune if len(it["rows"])])
     r = lambda v: round(float(v), DIGITS)  # noqa: E731 - fixed digits make reruns byte-identical
     return {
-        "about": "The reader's logistic regression, fitted by benchmarks/train_reader.py on the tune split only.",
+        "about": "The reader's logistic regression, fitted by footnote train-reader on the tune split only.",
         "features": list(FEATURES),
         "sentence": {"mean": [r(v) for v in sentence.mean], "scale": [r(v) for v in sentence.scale],
                      "coef": [r(v) for v in sentence.coef], "intercept": r(sentence.intercept)},
@@ -276,7 +275,7 @@ def train(corpus_index: Path, wiki_index: Path | None) -> dict[str, Any]:
             "data_sha256": {
                 "eval/sets/default.jsonl": sha256(DEFAULT_SET),
                 "eval/sets/offtopic.jsonl": sha256(OFFTOPIC),
-                **{f"corpus/{p.name}": sha256(p) for p in sorted((ROOT / "corpus").glob("*"))},
+                **{f"corpus/{p.name}": sha256(p) for p in sorted(corpus.glob("*"))},
                 **({"eval/sets/wiki-topics.jsonl": sha256(WIKI_SET),
                     **{f"eval/sets/wiki-topics/{p.name}": sha256(p) for p in sorted(WIKI_DOCS.glob("*.md"))}}
                    if wiki_index is not None else {}),
@@ -285,22 +284,12 @@ def train(corpus_index: Path, wiki_index: Path | None) -> dict[str, Any]:
     }
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--out", type=Path, default=ROOT / "service" / "reader.json")
-    parser.add_argument("--work", type=Path, default=ROOT / "bench-results" / "reader")
-    parser.add_argument("--corpus-index", type=Path, default=None, help="An index of corpus/ built with defaults.")
-    parser.add_argument("--wiki-topics", action="store_true",
-                        help="Also fit on the tune side of eval/sets/wiki-topics.jsonl (tried, not kept).")
-    args = parser.parse_args(argv)
-
-    corpus_index = args.corpus_index or build_index([ROOT / "corpus"], args.work / "corpus-index")
-    wiki_index = build_index([WIKI_DOCS], args.work / "wiki-index") if args.wiki_topics else None
-    params = train(corpus_index, wiki_index)
-    args.out.write_text(json.dumps(params, indent=1) + "\n", "utf-8")
-    print(f"wrote {args.out}: thresholds {params['thresholds']}", file=sys.stderr)
+def main(out: Path = PARAMS, work: Path = Path("bench-results/reader"), corpus: Path = Path("corpus"),
+         corpus_index: Path | None = None, wiki_topics: bool = False) -> dict[str, Any]:
+    """Fit and write ``out``; the indexes are built under ``work`` unless ``corpus_index`` is given."""
+    corpus_index = corpus_index or build_index([corpus], work / "corpus-index")
+    wiki_index = build_index([WIKI_DOCS], work / "wiki-index") if wiki_topics else None
+    params = train(corpus_index, corpus, wiki_index)
+    out.write_text(json.dumps(params, indent=1) + "\n", "utf-8")
+    print(f"wrote {out}: thresholds {params['thresholds']}", file=sys.stderr)
     return params
-
-
-if __name__ == "__main__":
-    main()

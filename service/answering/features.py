@@ -1,24 +1,18 @@
-"""The reader: how likely each retrieved sentence is to answer the question, as a calibrated probability.
+"""The reader's features: every retrieved sentence as one row of numbers that mean the same in any corpus.
 
-Every sentence of the retrieved passages becomes one row of explicit features that mean the same in any
-corpus (meaning similarity of the question to the sentence, its neighbours and its passage; IDF-weighted
-coverage of the question's terms; the question's key terms missing from the passage or from the whole
-corpus; whether the sentence holds the kind of thing asked for; retrieval rank and the fusion score
-relative to the best hit). A logistic regression over them, fitted by ``benchmarks/train_reader.py`` on the
-tune side of the split and stored in ``reader.json`` (plain numbers, loaded with numpy), turns each row into
-the probability that the sentence answers. The answer's confidence is the best sentence's probability.
+Meaning similarity of the question to the sentence, its neighbours and its passage; IDF-weighted coverage of
+the question's terms; the question's key terms missing from the passage or from the whole corpus; whether
+the sentence holds the kind of thing asked for; retrieval rank and the fusion score relative to the best
+hit. The fitted model (``model.py``) turns each row into the probability that the sentence answers.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -28,8 +22,6 @@ from footnote.index.kept import Kept
 if TYPE_CHECKING:
     from footnote.index.hits import Hit
     from footnote.index.store import Index
-
-PARAMS = Path(__file__).resolve().parent / "reader.json"
 
 FEATURES = (
     "sem", "sem_context", "sem_passage", "sem_gap", "cov_sentence", "cov_context", "cov_passage",
@@ -43,7 +35,7 @@ FEATURES = (
 # capital" for "What is the capital of Japan?"). The sentence model, which ranks quotes, keeps them.
 ANSWER_FEATURES = tuple(n for n in FEATURES if n not in (
     "cov_sentence", "cov_context", "cov_passage", "best_cov", "cov_inherit", "cov_predicate"))
-_ANSWER_COLUMNS = [FEATURES.index(n) for n in ANSWER_FEATURES]
+ANSWER_COLUMNS = [FEATURES.index(n) for n in ANSWER_FEATURES]
 
 _COLUMN = {name: i for i, name in enumerate(FEATURES)}
 # Every feature but these three is worked out passage by passage; they need every passage read first.
@@ -126,7 +118,16 @@ def _names(text: str) -> set[str]:
     return {m.group(0).lower() for m in _CAPITALISED.finditer(text)}
 
 
-def is_bare_line(text: str, doc_text: str, start: int, max_words: int = 10) -> bool:
+# A line of its own with no sentence end and at most this many words is a heading or a list entry: as the
+# sentence before a quote (which a quote opening with "it" reaches back over) or as a link list's entry.
+BARE_LINE_WORDS = 10
+# A stricter cut for what may be quoted at all: a bare line of up to six words ("Background", "Costs of
+# Compliance") is a heading, while a longer one is more often a sentence whose full stop was lost in
+# conversion, which may still answer.
+QUOTABLE_LINE_WORDS = 6
+
+
+def is_bare_line(text: str, doc_text: str, start: int, max_words: int = BARE_LINE_WORDS) -> bool:
     """A short line of its own with no sentence end: a heading, or one entry of a list of titles."""
     at_line_start = start == 0 or doc_text[start - 1] == "\n" or doc_text[max(0, start - 2) : start].strip() in (
         "-", "*", "•")
@@ -262,8 +263,8 @@ class Features:
         own = [self.terms(sentence) for sentence in sentences]
         cited = [self.terms(" ".join(c.text for c in document.citations_between(s, e))) for s, e in spans]
         heading = set(self.terms(" ".join(p.section))) if p.section else set()
-        # What a sentence says of the subject it is about: a sentence is about its section's heading ("He
-        # appeared in 73 films ..." under "Alexander Engel"), and one opening with "He", "It" or "This" is about
+        # What a sentence says of the subject it is about: a sentence is about its section's heading (a
+        # sentence "He appeared in 73 films" under a person's name), and one opening with "He", "It" or "This" is about
         # what the sentence before it named. Without this the sentence that names the subject wins every
         # question about it, whatever it says.
         about = [set(own[i]) | heading | (set(own[i - 1]) if i and POINTS_BACK.match(sentences[i]) else set())
@@ -279,7 +280,8 @@ class Features:
         return _Block(
             spans=tuple((int(s), int(e)) for s, e in spans), vectors=np.asarray(vectors),
             quotable=np.array([i not in nav and len(sentences[i].split()) >= self.min_words
-                               and not is_bare_line(sentences[i], text, spans[i][0], 6) for i in range(n)], dtype=bool),
+                               and not is_bare_line(sentences[i], text, spans[i][0], QUOTABLE_LINE_WORDS)
+                               for i in range(n)], dtype=bool),
             vocab=vocab, own=own_m, context=context_m, about=about_m,
             bigram_vocab=bigram_vocab, bigrams=_incidence([_bigrams(t) for t in own], bigram_vocab),
             name_vocab=name_vocab, names=_incidence([_names(s) for s in sentences], name_vocab),
@@ -348,7 +350,7 @@ def _passage_rows(b: _Block, query_vector: np.ndarray, q: _Question, rank: int, 
     sem_context = ((contexts @ query_vector) / np.where(norms > 0, norms, 1.0)).astype(np.float64)
     columns = [(b.vocab.get(t), v) for t, v in q.weight.items()]
     # What the question asks of its subject: its terms that are not the subject's own (the section's heading,
-    # the document's title). "How did Guy Moll die?" under "Guy Moll" asks "die".
+    # the document's title). "How did X die?" under the heading "X" asks "die".
     asked = {t: v for t, v in q.weight.items() if t not in b.topic} or q.weight
 
     def cover(matrix: np.ndarray, cols: Sequence[tuple[int | None, float]], total: float) -> np.ndarray:
@@ -396,88 +398,3 @@ def _passage_rows(b: _Block, query_vector: np.ndarray, q: _Question, rank: int, 
     for name, value in values.items():
         f[:, _COLUMN[name]] = value
     return f
-
-
-# --- the fitted model ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Logistic:
-    """Standardise, weigh, squash: ``p = sigmoid(((x - mean) / scale) @ coef + intercept)``."""
-
-    mean: np.ndarray
-    scale: np.ndarray
-    coef: np.ndarray
-    intercept: float
-
-    def __call__(self, rows: np.ndarray) -> np.ndarray:
-        if not len(rows):
-            return np.zeros(0)
-        z = ((rows - self.mean) / self.scale) @ self.coef + self.intercept
-        return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -40, 40))))
-
-    @classmethod
-    def zero(cls, n: int) -> Logistic:
-        return cls(np.zeros(n), np.ones(n), np.zeros(n), 0.0)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Logistic:
-        return cls(np.asarray(data["mean"], dtype=np.float64), np.asarray(data["scale"], dtype=np.float64),
-                   np.asarray(data["coef"], dtype=np.float64), float(data["intercept"]))
-
-
-def logit(prob: float) -> float:
-    """A probability as log-odds (clipped away from 0 and 1)."""
-    p = min(max(prob, 1e-6), 1 - 1e-6)
-    return math.log(p / (1 - p))
-
-
-def question_row(best: np.ndarray, prob: float) -> np.ndarray:
-    """The answer-level row: the best sentence's probability as a logit, and its ``ANSWER_FEATURES``."""
-    return np.concatenate([[logit(prob)], best[_ANSWER_COLUMNS]])
-
-
-@dataclass(frozen=True)
-class Model:
-    """Two fitted logistic regressions and three thresholds.
-
-    ``sentence`` gives each sentence the probability that it answers (it ranks the quotes and is each
-    footnote's confidence); ``answer`` turns the best sentence's row into the probability that the documents
-    answer the question at all (the answer's confidence, which the thresholds apply to).
-    """
-
-    sentence: Logistic
-    answer: Logistic
-    abstain_below: float
-    confident_from: float
-    quote_bar: float
-    meta: dict[str, Any]
-
-    def probabilities(self, rows: np.ndarray) -> np.ndarray:
-        return self.sentence(rows)
-
-    def confidence(self, best: np.ndarray, prob: float) -> float:
-        return float(self.answer(question_row(best, prob)[None, :])[0])
-
-    @classmethod
-    def neutral(cls) -> Model:
-        """All weights zero (every probability 0.5): what training reads features with."""
-        n = len(FEATURES)
-        return cls(Logistic.zero(n), Logistic.zero(len(ANSWER_FEATURES) + 1), 0.5, 0.5, 0.5, {})
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Model:
-        if tuple(data["features"]) != FEATURES or tuple(data["answer"]["inputs"][1:]) != ANSWER_FEATURES:
-            raise ValueError("reader.json was fitted on other features: rerun benchmarks/train_reader.py")
-        return cls(
-            sentence=Logistic.from_dict(data["sentence"]), answer=Logistic.from_dict(data["answer"]),
-            abstain_below=float(data["thresholds"]["abstain_below"]),
-            confident_from=float(data["thresholds"]["confident_from"]),
-            quote_bar=float(data["thresholds"]["quote_bar"]), meta=dict(data.get("meta", {})),
-        )
-
-
-@lru_cache(maxsize=4)
-def load_model(path: Path = PARAMS) -> Model:
-    """The committed reader parameters (plain JSON: no pickle, no scikit-learn at run time)."""
-    return Model.from_dict(json.loads(Path(path).read_text("utf-8")))

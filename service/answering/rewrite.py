@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from footnote.index.text import question_analyzer
+from footnote.service.answering.question import question_analyzer
 
 
 class Vocabulary(Protocol):
@@ -36,6 +36,14 @@ def words(text: str) -> list[str]:
 # is the corpus's setting ("Japan"), not a topic; and of one in a 25th: rare enough to be a name.
 COMMON = math.log(3.0)
 RARE = math.log(25.0)
+# A phrase with a capitalised word is preferred as a question's subject by this much IDF: about the gap
+# between a word in a third of the passages and one in a 20th, so a name beats a common word but not a much
+# rarer one.
+NAME_BONUS = 2.0
+# When "and X?" swaps a phrase of the previous question, ties in meaning go to the later phrase (a question's
+# topic tends to come last); the bonus grows to this much cosine for the last phrase, less than the gap
+# between a related phrase and an unrelated one.
+LATER_PHRASE_BONUS = 0.15
 
 _PERSONAL = {"it": "", "they": "", "them": "", "he": "", "she": "", "him": "",
              "its": "'s", "their": "'s", "his": "'s", "her": "'s"}
@@ -89,7 +97,7 @@ def _ellipsis(question: str) -> re.Match[str] | None:
 
 
 def _content_runs(question: str) -> list[str]:
-    """Maximal runs of consecutive content words, as written (e.g. "quantum computing", "Rapidus")."""
+    """Maximal runs of consecutive content words, as written (e.g. "quantum computing", "Society 5.0")."""
     runs: list[list[str]] = [[]]
     for token in _TOKEN.findall(question):
         bare = token.lower().replace("’", "'")
@@ -97,7 +105,7 @@ def _content_runs(question: str) -> list[str]:
         if not bare[0].isalnum() or bare in question_analyzer.stop_words or bare in _QUESTION_WORDS:
             runs.append([])
             continue
-        # A proper name and the common words beside it are separate phrases ("Rapidus" / "install");
+        # A proper name and the common words beside it are separate phrases ("Acme" / "install");
         # numbers stay with their word ("Society 5.0").
         if runs[-1] and token[:1].isalpha() and runs[-1][-1][:1].isalpha() and (
             runs[-1][-1][:1].isupper() != token[:1].isupper()
@@ -119,7 +127,7 @@ def subject_of(question: str, vocab: Vocabulary) -> str | None:
         score = max(vocab.idf(t) if vocab.known(t) else 0.0 for t in run_terms)
         # Proper names and acronyms are what "it" usually points back to.
         if any(word[:1].isupper() for word in run.split()):
-            score += 2.0
+            score += NAME_BONUS
         if best is None or score > best[0]:
             best = (score, run)
     return best[1] if best else None
@@ -135,7 +143,7 @@ _CONTRAST = re.compile(
 
 
 def asks_for_more(question: str) -> bool:
-    """True for a follow-up asking past what the conversation said: "And METI?", "What other ...?", "... also"."""
+    """True for a follow-up asking past what the conversation said: "And X?", "What other ...?", "... also"."""
     return bool(_ellipsis(question) or _CONTRAST.search(question))
 
 
@@ -168,31 +176,42 @@ def _replace_pronoun(question: str, subject: str) -> tuple[str, bool]:
     return rewritten, bool(count)
 
 
-Similar = Callable[[str, list[str]], list[float]]
-"""Given a phrase and candidate phrases, how close in meaning each candidate is (cosine)."""
+def similar(vocab: Vocabulary, phrase: str, options: list[str]) -> list[float]:
+    """How close in meaning each of ``options`` is to ``phrase`` (cosine of the index's query vectors)."""
+    vectors = vocab.embed_queries([phrase, *options])
+    return [float(x) for x in vectors[1:] @ vectors[0]]
 
 
-def _context(history: Sequence[tuple[str, str]], vocab: Vocabulary, similar: Similar | None) -> str | None:
-    """The previous question made standalone (None when there is none)."""
+Resolve = Callable[[str, str, str], str]
+"""(follow-up, previous standalone question, the answer given to it) -> the follow-up made standalone."""
+
+
+def earlier_question(history: Sequence[tuple[str, str]], resolve: Resolve) -> tuple[str | None, str]:
+    """The conversation's last question made standalone (None when there is none) and the answer given to it.
+
+    Each earlier user turn is resolved against the one before it with ``resolve``, oldest first, so a thread
+    of three or more turns keeps its referent."""
     previous: str | None = None
+    answer = ""
     for role, content in history:
         text = content.strip()
         if role == "user" and text:
-            previous = text if previous is None else standalone_from(text, previous, vocab, similar)
-    return previous
+            previous = text if previous is None else resolve(text, previous, answer)
+            answer = ""
+        elif role == "assistant":
+            answer = text
+    return previous, answer
 
 
-def standalone(
-    question: str, history: Sequence[tuple[str, str]], vocab: Vocabulary, similar: Similar | None = None
-) -> str:
-    """The query to search for ``question`` given earlier ``(role, content)`` turns, oldest first."""
-    previous = _context(history, vocab, similar)
+def standalone(question: str, history: Sequence[tuple[str, str]], vocab: Vocabulary) -> str:
+    """The rule-based query to search for ``question`` given earlier ``(role, content)`` turns, oldest first."""
+    previous, _ = earlier_question(history, lambda text, before, _answer: standalone_from(text, before, vocab))
     if previous is None:
         return question.strip()
-    return standalone_from(question.strip(), previous, vocab, similar)
+    return standalone_from(question.strip(), previous, vocab)
 
 
-# A run of capitalised words or acronyms, hyphens inside ("G-QuAT", "Rapidus", "National Institute of ...").
+# A run of capitalised words or acronyms, hyphens inside ("X-Ray", "NASA", "National Institute of ...").
 # Linear: each repetition must start with a capital after at least one space or tab.
 _ENTITY = re.compile(r"\b[A-Z][\w\-]*+(?:[ \t]++(?:(?:of|for|and)[ \t]++)?[A-Z][\w\-]*+)*+")
 _ANSWER_SENTENCE = re.compile(r"[^.!?\n“”]+")
@@ -202,7 +221,7 @@ def entities(answer: str, previous: str, vocab: Vocabulary) -> list[str]:
     """Names in the previous answer that its question did not name: what "it" most likely means.
 
     The answer's sentence sharing most terms with the question is the one that answered it, so its names come
-    first ("They also support Rapidus, a startup aiming ..." for "Which startup aims ...?"). A single
+    first ("They also support Acme, a startup aiming ..." for "Which startup aims ...?"). A single
     capitalised word opening a sentence counts only when rare; names whose every term is in a third or more
     of the passages ("Japan") are the setting, not a referent.
     """
@@ -224,10 +243,7 @@ def entities(answer: str, previous: str, vocab: Vocabulary) -> list[str]:
     return out
 
 
-def candidates(
-    question: str, previous: str | None, answer: str, vocab: Vocabulary, similar: Similar | None = None,
-    limit: int = 4,
-) -> list[str]:
+def candidates(question: str, previous: str | None, answer: str, vocab: Vocabulary, limit: int = 4) -> list[str]:
     """Standalone rewrites to try: the rule-based one first, then one per referent a pronoun may mean.
 
     ``previous`` is the previous question made standalone (None: no conversation yet), ``answer`` the answer
@@ -237,7 +253,7 @@ def candidates(
     question = question.strip()
     if previous is None:
         return [question]
-    first = standalone_from(question, previous, vocab, similar)
+    first = standalone_from(question, previous, vocab)
     pointed = _pointed_nouns(question)
     if not pointed and not needs_context(question, vocab):  # ``follows_up``, with the pointed nouns kept
         return [first]
@@ -262,7 +278,7 @@ def candidates(
     return out
 
 
-def standalone_from(question: str, previous: str, vocab: Vocabulary, similar: Similar | None = None) -> str:
+def standalone_from(question: str, previous: str, vocab: Vocabulary) -> str:
     """Rewrite ``question`` against the previous standalone question, or return it unchanged."""
     if not needs_context(question, vocab):
         return question
@@ -289,8 +305,8 @@ def standalone_from(question: str, previous: str, vocab: Vocabulary, similar: Si
             if runs:
                 # Replace the phrase of the same kind: "strengths" -> "weaknesses", "AI" -> "quantum".
                 # A question's topic tends to come last ("How does Japan rank in biotechnology?").
-                scores = similar(topic, runs) if similar else [0.0] * len(runs)
-                ranked = [score + 0.15 * i / len(runs) for i, score in enumerate(scores)]
+                scores = similar(vocab, topic, runs)
+                ranked = [score + LATER_PHRASE_BONUS * i / len(runs) for i, score in enumerate(scores)]
                 target = runs[max(range(len(runs)), key=ranked.__getitem__)]
                 prep = re.match(r"(in|on|for|about|of|with|at)\s+(.+)", topic, re.I)
                 if prep and re.search(rf"\b{prep.group(1)}\s+{re.escape(target)}", previous, re.I):

@@ -1,7 +1,7 @@
 """The extractive answer: pick the sentences that answer, quote them verbatim, number their footnotes.
 
 For each request: rewrite a follow-up into standalone candidate queries, embed them in one batch, retrieve
-passages (hybrid) for each, and let the reader (``service.reader``) give every sentence of those passages
+passages (hybrid) for each, and let the reader (``features.py`` and ``model.py``) give every sentence of those passages
 the probability that it answers. The candidate the reader is most confident in wins. Below the fitted
 ``abstain_below`` the answer is "not found"; below ``confident_from`` it answers but says the documents
 may not answer. Further quotes must each clear the same absolute bar (``quote_bar``). A quote opening with a
@@ -20,23 +20,22 @@ import numpy as np
 
 from footnote.index.hits import Mode
 from footnote.index.hybrid import FusionParams
-from footnote.index.text import question_analyzer
-from footnote.service.models import Answer, AnswerRequest, Footnote, PassageOut
-from footnote.service.reader import (
+from footnote.service.answering.features import (
     POINTS_BACK,
     Features,
-    Model,
     Sentence,
     Weights,
     asks_for_source,
     is_bare_line,
-    load_model,
-    logit,
     states_quantity,
     wants_quantity,
 )
-from footnote.service.rewrite import asks_for_more, follows_up
-from footnote.service.rewrite import candidates as rewrite_candidates
+from footnote.service.answering.model import Model, load_model, logit
+from footnote.service.answering.question import question_analyzer
+from footnote.service.answering.rewrite import asks_for_more, earlier_question, follows_up
+from footnote.service.answering.rewrite import candidates as rewrite_candidates
+from footnote.service.models import Answer, AnswerRequest, Footnote, PassageOut
+from footnote.settings import Settings
 
 if TYPE_CHECKING:
     from footnote.index.store import Hit, Index
@@ -64,6 +63,12 @@ class AnswerSettings:
     abstain_below: float | None = None
     confident_from: float | None = None
     quote_bar: float | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AnswerSettings:
+        """The knobs ``settings`` name; the rest keep their calibrated defaults."""
+        return cls(abstain_below=settings.answer_abstain_below, confident_from=settings.answer_confident_from,
+                   quote_bar=settings.answer_quote_bar, max_quotes=settings.answer_max_quotes)
 
 
 @dataclass(frozen=True)
@@ -94,13 +99,11 @@ def already_said(question: str, history: Sequence[tuple[str, str]], vocab: Index
     """What the earlier answers said, for a follow-up; nothing for a question that stands alone.
 
     The sentence quoted last matches every word the follow-up shares with the conversation, so it would win
-    again whatever the follow-up asks: "When was he born?" after "Keith Lionel Urban (born 26 October 1967) is
-    a ... singer" is answered by it, but "When did he put out his first album?" is not. So a sentence already
-    quoted is quoted again only when it holds one of the follow-up's own words ("born"; "established" in "Who
-    established it?" after the quote naming G-QuAT and the body that set it up). Never for a follow-up that asks
-    past what was said ("Which startup do they also support?", "What other initiatives ...?", "And METI?"),
-    and always for one that asks for the source of what was said ("Which source is cited for that?"): that is
-    in the quote's footnote.
+    again whatever the follow-up asks: a sentence giving a person's birth date and trade answers "When was he
+    born?", not "When did he put out his first album?". So a sentence already quoted is quoted again only when
+    it holds one of the follow-up's own words (here "born"). Never for a follow-up that asks past what was said
+    ("What other ...?", "And X?", "... also ..."), and always for one that asks for the source of what was
+    said ("Which source is cited for that?"): that is in the quote's footnote.
     """
     if not history or not follows_up(question, vocab) or asks_for_source(question):
         return Said()
@@ -149,7 +152,7 @@ class Answerer:
         return self._pick(request.question, previous, answer, request.top_k)
 
     def _pick(self, question: str, previous: str | None, answer: str, top_k: int) -> str:
-        queries = rewrite_candidates(question, previous, answer, self.index, self._similar)
+        queries = rewrite_candidates(question, previous, answer, self.index)
         return queries[0] if len(queries) == 1 else self._resolve(queries, top_k).query
 
     def _resolve(self, queries: list[str], top_k: int, said: Said = Said()) -> Reading:
@@ -163,22 +166,10 @@ class Answerer:
         return best if logit(best.confidence) > logit(readings[0].confidence) + REFERENT_MARGIN else readings[0]
 
     def _thread(self, request: AnswerRequest) -> tuple[str | None, str]:
-        """The previous question made standalone (each earlier follow-up resolved the same way, so a thread of
-        three or more turns keeps its referent) and the answer given to it."""
-        previous: str | None = None
-        answer = ""
-        for turn in request.history:
-            text = turn.content.strip()
-            if turn.role == "user" and text:
-                previous = text if previous is None else self._pick(text, previous, answer, request.top_k)
-                answer = ""
-            elif turn.role == "assistant":
-                answer = text
-        return previous, answer
-
-    def _similar(self, phrase: str, candidates: list[str]) -> list[float]:
-        vectors = self.index.embed_queries([phrase, *candidates])
-        return [float(x) for x in vectors[1:] @ vectors[0]]
+        """The previous question made standalone (each earlier follow-up resolved by the reader's pick among
+        its candidate rewrites, so a thread of three or more turns keeps its referent) and its answer."""
+        return earlier_question([(t.role, t.content) for t in request.history],
+                                lambda text, previous, answer: self._pick(text, previous, answer, request.top_k))
 
     # -- the answer ---------------------------------------------------------------------------------
 
@@ -202,7 +193,7 @@ class Answerer:
 
     def best_reading(self, request: AnswerRequest) -> Reading:
         previous, answer = self._thread(request)
-        queries = rewrite_candidates(request.question, previous, answer, self.index, self._similar)
+        queries = rewrite_candidates(request.question, previous, answer, self.index)
         return self._resolve(queries, request.top_k, already_said(
             request.question, [(t.role, t.content) for t in request.history], self.index))
 

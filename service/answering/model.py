@@ -1,0 +1,106 @@
+"""The reader's fitted model: feature rows in, calibrated probabilities out.
+
+Two logistic regressions, fitted by ``footnote train-reader`` (``train.py``) and stored in ``reader.json``
+as plain numbers loaded with numpy: one gives each sentence the probability that it answers, the other
+turns the best sentence's row into the probability that the documents answer the question at all.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from footnote.service.answering.features import ANSWER_COLUMNS, ANSWER_FEATURES, FEATURES
+
+PARAMS = Path(__file__).resolve().parent / "reader.json"
+
+
+# --- the fitted model ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Logistic:
+    """Standardise, weigh, squash: ``p = sigmoid(((x - mean) / scale) @ coef + intercept)``."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+
+    def __call__(self, rows: np.ndarray) -> np.ndarray:
+        if not len(rows):
+            return np.zeros(0)
+        z = ((rows - self.mean) / self.scale) @ self.coef + self.intercept
+        return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -40, 40))))
+
+    @classmethod
+    def zero(cls, n: int) -> Logistic:
+        return cls(np.zeros(n), np.ones(n), np.zeros(n), 0.0)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Logistic:
+        return cls(np.asarray(data["mean"], dtype=np.float64), np.asarray(data["scale"], dtype=np.float64),
+                   np.asarray(data["coef"], dtype=np.float64), float(data["intercept"]))
+
+
+def logit(prob: float) -> float:
+    """A probability as log-odds (clipped away from 0 and 1)."""
+    p = min(max(prob, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+def question_row(best: np.ndarray, prob: float) -> np.ndarray:
+    """The answer-level row: the best sentence's probability as a logit, and its ``ANSWER_FEATURES``."""
+    return np.concatenate([[logit(prob)], best[ANSWER_COLUMNS]])
+
+
+@dataclass(frozen=True)
+class Model:
+    """Two fitted logistic regressions and three thresholds.
+
+    ``sentence`` gives each sentence the probability that it answers (it ranks the quotes and is each
+    footnote's confidence); ``answer`` turns the best sentence's row into the probability that the documents
+    answer the question at all (the answer's confidence, which the thresholds apply to).
+    """
+
+    sentence: Logistic
+    answer: Logistic
+    abstain_below: float
+    confident_from: float
+    quote_bar: float
+    meta: dict[str, Any]
+
+    def probabilities(self, rows: np.ndarray) -> np.ndarray:
+        return self.sentence(rows)
+
+    def confidence(self, best: np.ndarray, prob: float) -> float:
+        return float(self.answer(question_row(best, prob)[None, :])[0])
+
+    @classmethod
+    def neutral(cls) -> Model:
+        """All weights zero (every probability 0.5): what training reads features with."""
+        n = len(FEATURES)
+        return cls(Logistic.zero(n), Logistic.zero(len(ANSWER_FEATURES) + 1), 0.5, 0.5, 0.5, {})
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Model:
+        if tuple(data["features"]) != FEATURES or tuple(data["answer"]["inputs"][1:]) != ANSWER_FEATURES:
+            raise ValueError("reader.json was fitted on other features: rerun footnote train-reader")
+        return cls(
+            sentence=Logistic.from_dict(data["sentence"]), answer=Logistic.from_dict(data["answer"]),
+            abstain_below=float(data["thresholds"]["abstain_below"]),
+            confident_from=float(data["thresholds"]["confident_from"]),
+            quote_bar=float(data["thresholds"]["quote_bar"]), meta=dict(data.get("meta", {})),
+        )
+
+
+@lru_cache(maxsize=4)
+def load_model(path: Path = PARAMS) -> Model:
+    """The committed reader parameters (plain JSON: no pickle, no scikit-learn at run time)."""
+    return Model.from_dict(json.loads(Path(path).read_text("utf-8")))
