@@ -1,0 +1,82 @@
+"""The reading corpus (eval/sets/reading): the committed questions pass the validator, and the validator
+catches what it promises to catch."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from footnote.eval import reading
+
+
+def test_the_committed_corpus_is_valid() -> None:
+    assert reading.check() == []
+
+
+def test_the_corpus_is_large_enough_and_split_by_document() -> None:
+    docs = reading.documents()
+    questions = reading.questions()
+    assert len(docs) >= 400 and len(questions) >= 5000
+    assert {d["genre"] for d in docs} == {"encyclopedic", "specification", "handbook"}
+    splits = {d["doc_id"]: d["split"] for d in docs}
+    assert {splits[q["doc"]] for q in questions} == {"train", "dev", "test"}
+    # A document's side is its id's hash: the seeded split, whatever order the documents come in.
+    assert all(d["split"] == reading.split_of(d["doc_id"]) for d in docs)
+
+
+def test_no_unseen_set_is_in_the_corpus() -> None:
+    wiki = Path(reading.__file__).parent / "sets" / "wiki-topics"
+    sources = {line.removeprefix("Source: ").strip() for path in wiki.glob("*.md")
+               for line in path.read_text("utf-8").splitlines() if line.startswith("Source: ")}
+    texts = "\n".join(p.read_text("utf-8") for p in (reading.ROOT / "docs" / "dbpedia").glob("*.md"))
+    assert sources and not any(f"Source: {url}\n" in texts for url in sources)
+    assert "Normans" not in texts
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Path:
+    """A corpus of one committed document and questions written by the test."""
+    row = next(d for d in reading.documents() if d["genre"] == "encyclopedic")
+    root = tmp_path / "reading"
+    (root / "docs" / "dbpedia").mkdir(parents=True)
+    shutil.copy(reading.ROOT / row["file"], root / row["file"])
+    (root / "documents.jsonl").write_text(json.dumps(row) + "\n", "utf-8")
+    (root / "questions").mkdir()
+    return root
+
+
+def _write(root: Path, rows: list[dict[str, object]]) -> None:
+    (root / "questions" / "t.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
+
+
+def test_the_validator_names_each_problem(tiny: Path) -> None:
+    doc = reading.documents(tiny)[0]["doc_id"]
+    text = reading.clean_texts(tiny)[doc]
+    sentence = text.split("\n\n")[2].split(". ")[0] + "."
+    good = {"id": "a", "doc": doc, "question": "What is it?", "answerable": True, "kind": "factual",
+            "answers": [sentence.split()[0]], "evidence": [sentence]}
+    _write(tiny, [
+        good,
+        {**good, "id": "b", "question": "And then?", "evidence": [sentence + " Not in the text."]},
+        {**good, "id": "c"},  # the same question again
+        {"id": "d", "doc": doc, "question": "Who else?", "answerable": False, "kind": "unanswerable",
+         "trap": "guess", "plausible": sentence, "answers": [], "evidence": []},
+        {"id": "e", "doc": "nowhere", "question": "Where?", "answerable": True, "kind": "factual",
+         "answers": ["x"], "evidence": ["x"]},
+    ])
+    problems = reading.check(tiny)
+    assert f"t.jsonl:2 b: evidence not verbatim in {doc}: " in problems[0]
+    assert problems[1] == "t.jsonl:3 c: the same question as a"
+    assert problems[2].startswith("t.jsonl:4 d: trap 'guess' is not one of")
+    assert problems[3] == "t.jsonl:5 e: unknown document 'nowhere'"
+    # The shares: 1 unanswerable of 5 questions, no follow-up.
+    assert "unanswerable share 0.200 < 0.35" in problems
+    assert "follow-up share 0.000 < 0.1" in problems
+
+
+def test_a_wrapped_line_still_counts_as_verbatim() -> None:
+    assert reading.locate("one two\nthree four", "two three") == reading.Span(4, 13)
+    assert reading.locate("one two three", "two four") is None
