@@ -4,17 +4,17 @@
 
 (() => {
   const STORE_KEY = "footnote.conversation.v1";
-  const { KEY_KEY, el, request } = window.footnote; // common.js
-  const NOT_FOUND = "Not found in the documents.";
-  const MAY_NOT_ANSWER = "The documents may not answer this question; these are the closest passages.";
-  const MAY_NOT_ANSWER_PREFIX = "The documents may not answer this question";
-  const MAX_HISTORY = 50; // turns the server accepts (FOOTNOTE_MAX_HISTORY_TURNS)
-  const MAX_TURN_CHARS = 20000; // FOOTNOTE_MAX_TURN_CHARS
-  const MAX_HISTORY_CHARS = 100000; // FOOTNOTE_MAX_HISTORY_CHARS: the oldest turns go first
+  const { $, KEY_KEY, el, request } = window.footnote; // common.js
 
-  const $ = (id) => document.getElementById(id);
   const log = $("conversation");
   const form = $("ask");
+  // The server's history limits, written into the form by the server that serves the page
+  // (FOOTNOTE_MAX_HISTORY_TURNS, FOOTNOTE_MAX_TURN_CHARS, FOOTNOTE_MAX_HISTORY_CHARS).
+  const limits = {
+    turns: Number(form.dataset.maxHistoryTurns),
+    turnChars: Number(form.dataset.maxTurnChars),
+    historyChars: Number(form.dataset.maxHistoryChars),
+  };
   const input = $("question");
   const send = $("send");
   const searching = $("searching");
@@ -125,14 +125,15 @@
       reply.append(el("p", { class: "rewritten" }, "Searched for: ", el("q", { class: "query" }, answer.query)));
     }
     if (!answer.grounded || !answer.footnotes.length) {
-      reply.append(el("p", { class: "not-found" }, NOT_FOUND));
+      reply.append(el("p", { class: "not-found" }, answer.answer));
       return;
     }
     let text = answer.answer;
     if (answer.uncertain) {
-      // A low-confidence answer: say so above the quotes (the API's text opens with the same warning).
-      reply.append(el("p", { class: "uncertain", role: "note" }, MAY_NOT_ANSWER));
-      text = text.startsWith(MAY_NOT_ANSWER_PREFIX) ? text.slice(text.indexOf("\n\n") + 2) : text;
+      // An uncertain answer's first paragraph is the server's warning: shown as a note above the quotes.
+      const end = text.indexOf("\n\n");
+      reply.append(el("p", { class: "uncertain", role: "note" }, end < 0 ? text : text.slice(0, end)));
+      text = end < 0 ? "" : text.slice(end + 2);
     }
     reply.append(...renderAnswerText(text, answer.footnotes, index));
     const sources = el("ol", { class: "sources", "aria-label": "Sources" });
@@ -163,16 +164,21 @@
 
   // -- asking ----------------------------------------------------------------------------------
 
+  // POST /answer refuses a history over a limit, so the page cuts each turn to the per-turn limit and sends the
+  // latest turns that fit the others: the rule service.limits.latest_that_fit applies to OpenAI-style chats.
   function historyFor(previous) {
-    const history = [];
-    for (const turn of previous) {
-      history.push({ role: "user", content: turn.question.slice(0, MAX_TURN_CHARS) });
-      history.push({ role: "assistant", content: turn.answer.answer.slice(0, MAX_TURN_CHARS) });
+    const history = previous.flatMap((turn) => [
+      { role: "user", content: turn.question.slice(0, limits.turnChars) },
+      { role: "assistant", content: turn.answer.answer.slice(0, limits.turnChars) },
+    ]);
+    const kept = [];
+    let total = 0;
+    for (const turn of history.reverse()) {
+      if (kept.length >= limits.turns || total + turn.content.length > limits.historyChars) break;
+      kept.push(turn);
+      total += turn.content.length;
     }
-    const kept = history.slice(-MAX_HISTORY);
-    let total = kept.reduce((sum, turn) => sum + turn.content.length, 0);
-    while (total > MAX_HISTORY_CHARS) total -= kept.shift().content.length;
-    return kept;
+    return kept.reverse();
   }
 
   function setBusy(on) {

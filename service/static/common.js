@@ -5,6 +5,8 @@
 window.footnote = (() => {
   const KEY_KEY = "footnote.apiKey"; // localStorage entry holding the API key typed under "API key"
 
+  const $ = (id) => document.getElementById(id);
+
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
     for (const [name, value] of Object.entries(attrs || {})) {
@@ -43,5 +45,5 @@ window.footnote = (() => {
     return body;
   }
 
-  return Object.freeze({ KEY_KEY, el, request });
+  return Object.freeze({ $, KEY_KEY, el, request });
 })();

@@ -4,11 +4,10 @@
 "use strict";
 
 (() => {
-  const { el, request } = window.footnote; // common.js
+  const { $, el, request } = window.footnote; // common.js
   const POLL_MS = 400;
   const ACTIVE = new Set(["queued", "parsing", "embedding"]);
 
-  const $ = (id) => document.getElementById(id);
   const library = $("library");
   const count = $("library-count");
   const summary = $("library-summary");

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Locator, Page, Route, expect, sync_playwright
 
+from footnote.service.answering.answerer import MAY_NOT_ANSWER, NOT_FOUND
 from tests.conftest import ROOT
 from tests.service.conftest import live_server
 
@@ -24,6 +25,7 @@ IBM_URL = (
 SCRIPT = "<script>window.__pwned=1</script>"
 IMG = '<img src=x onerror="window.__pwned=1">'
 WAIT = 30_000  # ms: answers take well under a second, but CI machines are shared and noisy
+AA_CONTRAST = 4.5  # WCAG 2 level AA: the least contrast of body text against its background
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
@@ -36,8 +38,10 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 860})
+def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    # Light unless a test asks for a colour scheme: @pytest.mark.parametrize("page", ["dark"], indirect=True).
+    context = browser.new_context(viewport={"width": 1280, "height": 860},
+                                  color_scheme=getattr(request, "param", "light"))
     page = context.new_page()
     page.set_default_timeout(WAIT)
     # Script errors and Content-Security-Policy violations fail the test that caused them.
@@ -143,10 +147,33 @@ def test_not_found_and_progress_indicator(page: Page, corpus_server: str) -> Non
     expect(page.locator("#conversation")).to_have_attribute("aria-busy", "false")
     expect(page.get_by_text("Searching…")).to_be_hidden()
     reply = page.locator("#conversation .turn .reply")
-    expect(reply.locator(".not-found")).to_have_text("Not found in the documents.")
+    expect(reply.locator(".not-found")).to_have_text(NOT_FOUND)  # the server's own words
     expect(reply.get_by_role("link")).to_have_count(0)
 
 
+def contrast(page: Page, locator: Locator) -> float:
+    """WCAG 2 contrast ratio of an element's text colour against the background it is drawn on (its own, or
+    the nearest ancestor's that is not transparent)."""
+    colours = locator.evaluate("""(node) => {
+        const color = getComputedStyle(node).color;
+        for (let at = node; at; at = at.parentElement) {
+            const background = getComputedStyle(at).backgroundColor;
+            if (background !== "rgba(0, 0, 0, 0)") return [color, background];
+        }
+        return [color, getComputedStyle(document.documentElement).backgroundColor];
+    }""")
+
+    def luminance(css: str) -> float:
+        r, g, b, *alpha = (float(x) for x in re.findall(r"[\d.]+", css))
+        assert alpha in ([], [1.0]), f"{css}: a translucent colour depends on what lies below"
+        linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in (r / 255, g / 255, b / 255)]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    light, dark = sorted((luminance(colours[0]), luminance(colours[1])), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+@pytest.mark.parametrize("page", ["light", "dark"], indirect=True)
 def test_a_low_confidence_answer_shows_a_warning_once(page: Page, corpus_server: str) -> None:
     page.goto(corpus_server)
     # Confidence 0.71: between the two thresholds (0.55 and 0.90).
@@ -155,11 +182,49 @@ def test_a_low_confidence_answer_shows_a_warning_once(page: Page, corpus_server:
     assert body["grounded"] is True and body["uncertain"] is True  # below the fitted confident_from
     turn = ask(page, question)
     warning = turn.locator(".reply .uncertain")
-    expect(warning).to_have_text("The documents may not answer this question; these are the closest passages.")
+    expect(warning).to_have_text(MAY_NOT_ANSWER)  # the server's own words
     expect(warning).to_have_attribute("role", "note")
-    # The API text opens with the same warning: the page shows it once, above the quote.
-    expect(turn.locator(".reply")).not_to_contain_text("the closest passages say:")
+    # The API text opens with the warning: the page shows it once, above the quote.
+    expect(turn.locator(".reply .quote")).not_to_contain_text(MAY_NOT_ANSWER)
     expect(turn.get_by_role("link", name="footnote 1")).to_have_count(1)
+    # Readable in the page's light and dark themes alike.
+    assert contrast(page, warning) >= AA_CONTRAST
+    ARTIFACTS.mkdir(exist_ok=True)
+    scheme = page.evaluate("() => matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light'")
+    warning.screenshot(path=str(ARTIFACTS / f"chat-uncertain-{scheme}.png"))
+
+
+def test_the_page_keeps_the_history_within_the_servers_limits(page: Page, corpus_index: Path) -> None:
+    """The page learns the limits from the server that serves it: whatever they are, it sends the latest turns
+    that fit them, each cut to the per-turn limit, and the server takes every question."""
+    limits = {"max_question_chars": 300, "max_history_turns": 3, "max_turn_chars": 30, "max_history_chars": 86}
+    questions = ["What is Rapidus?", "Who is it partnering with?",
+                 "Which semiconductor technology is Rapidus developing with IBM?", "Since when?"]
+    with live_server(corpus_index, **limits) as url:
+        page.goto(url)
+        expect(page.get_by_label("Ask a question")).to_have_attribute("maxlength", "300")
+        sent = []
+        for question in questions:
+            with page.expect_request("**/answer") as request:
+                turn = ask(page, question)
+            expect(turn.locator(".error")).to_have_count(0)
+            sent.append(request.value.post_data_json["history"])
+        stored = page.evaluate("() => JSON.parse(localStorage.getItem('footnote.conversation.v1'))")
+    answers = [turn["answer"]["answer"] for turn in stored]
+    assert all(len(answer) > 30 for answer in answers[:2])  # so they are sent cut
+
+    def user(n: int) -> dict[str, str]:
+        return {"role": "user", "content": questions[n][:30]}
+
+    def assistant(n: int) -> dict[str, str]:
+        return {"role": "assistant", "content": answers[n][:30]}
+
+    assert sent == [
+        [],
+        [user(0), assistant(0)],
+        [assistant(0), user(1), assistant(1)],  # 86 characters; three turns at most: the first question goes
+        [user(2), assistant(2)],  # the second answer would make more than 86 characters
+    ]
 
 
 def test_accessible_names_and_roles(page: Page, corpus_server: str) -> None:
