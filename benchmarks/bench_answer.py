@@ -11,7 +11,7 @@ limits a server answering popular questions. Two figures, each the median of ``-
     .venv/bin/python benchmarks/bench_answer.py                # the default corpus and eval set
     .venv/bin/python benchmarks/bench_answer.py --runs 5 --passes 50
 
-The machine is shared and noisy: compare two commits by alternating runs, as the README's figures were.
+The machine is shared and noisy: compare two commits by alternating runs, as docs/benchmarks.md's figures were.
 """
 
 from __future__ import annotations

@@ -29,6 +29,8 @@ from pathlib import Path
 
 import httpx
 
+from footnote.eval.metrics import percentile
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -36,15 +38,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    pos = (len(ordered) - 1) * q
-    lo, hi = int(pos), min(int(pos) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
 def load_questions(path: Path) -> list[dict]:
@@ -80,7 +73,7 @@ def start_server(index_dir: Path, port: int) -> subprocess.Popen[bytes]:
 
 
 def _summary(times: list[float]) -> dict:
-    return {"requests": len(times), "p50_ms": percentile(times, 0.5), "p95_ms": percentile(times, 0.95),
+    return {"requests": len(times), "p50_ms": percentile(times, 50), "p95_ms": percentile(times, 95),
             "max_ms": max(times), "mean_ms": statistics.fmean(times)}
 
 
@@ -139,8 +132,8 @@ def load(base: str, questions: list[dict], clients: int, seconds: float, unique:
         t.join()
     wall = time.perf_counter() - started
     return {"clients": clients, "seconds": round(wall, 1), "requests": len(times),
-            "requests_per_s": len(times) / wall, "p50_ms": percentile(times, 0.5),
-            "p95_ms": percentile(times, 0.95), "errors": len(errors), "error_kinds": sorted(set(errors))}
+            "requests_per_s": len(times) / wall, "p50_ms": percentile(times, 50),
+            "p95_ms": percentile(times, 95), "errors": len(errors), "error_kinds": sorted(set(errors))}
 
 
 def main() -> None:

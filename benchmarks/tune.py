@@ -1,13 +1,14 @@
 """Choose the defaults of the retrieval and answer stages on an eval set, and print the comparison.
 
-Three sweeps, each through ``eval.run.evaluate_index`` (the same retrievers and ``Answerer`` a user calls):
+Three sweeps, each through ``eval.loop.evaluate_index`` (the same retrievers and ``Answerer`` a user calls):
 
 1. passage size ``chunk_tokens`` x sentence ``overlap``: one index per setting, built in a temp dir;
    retrieval (hybrid, dense, bm25) and answer metrics with the current fusion and answer defaults;
 2. fusion (RRF ``k0`` and dense/bm25 weights) on the index of ``--chunk-tokens``/``--overlap``;
    the answerer searches with the fused ranking under test, so answer metrics move with it;
-3. the reader's thresholds (``AnswerSettings.abstain_below`` x ``quote_bar``, fitted by train_reader.py) with
-   ``--k0`` and weights.
+3. the reader's thresholds (``AnswerSettings.abstain_below`` x ``quote_bar``, fitted by
+   ``footnote train-reader``) with the index's own fusion, as the answer step searches, or with RRF at ``--k0``
+   and the weights given.
 
 One embedder is loaded once and every text it embeds is cached, so passages and sentences shared between
 chunkings, and every query, are embedded once for the whole run. Tables go to stdout, everything to
@@ -15,7 +16,7 @@ chunkings, and every query, are embedded once for the whole run. Tables go to st
 
     .venv/bin/python benchmarks/tune.py [--set eval/sets/default.jsonl] [--out bench-results/tune.json]
         [--chunk-tokens N --overlap N --k0 K --dense-weight W --bm25-weight W]   # the settings swept around
-        [--markdown]                                                             # + the README tables
+        [--markdown]                                                             # + the docs' tables
 
 With 90 questions one question is 1.1 points of a rate (1.25 of the 80 answerable, 10 of the 10
 unanswerable): read differences of a point or two as noise.
@@ -85,7 +86,7 @@ def cached_embedder() -> Any:
 
 def row(report: dict[str, Any], modes: Sequence[str]) -> dict[str, Any]:
     """The tabulated metrics of one report, plus which questions were answered right and which hit@5."""
-    from footnote.eval.run import flat_metrics
+    from footnote.eval.assemble import flat_metrics
 
     flat = flat_metrics(report)
     out: dict[str, Any] = {f"{mode}/{k}": flat.get(f"{mode}/{k}") for mode in modes for k in RETRIEVAL}
@@ -132,7 +133,7 @@ def table(rows: list[dict[str, Any]], keys: list[str], headers: list[str]) -> st
 
 
 def markdown(result: dict[str, Any]) -> str:
-    """The three README tables (Evals > Tuning), from a finished run."""
+    """The three tables of docs/evaluation.md (How the defaults were chosen), from a finished run."""
     def f(v: Any) -> str:
         return "–" if v is None else f"{v:.3f}"
 
@@ -197,17 +198,18 @@ def main() -> None:
     parser.add_argument("--chunk-tokens", type=int, default=None,
                         help="passage size for sweeps 2 and 3 (default: the current setting)")
     parser.add_argument("--overlap", type=int, default=None)
-    parser.add_argument("--k0", type=float, default=None, help="RRF k0 for sweep 3 (default: FusionParams)")
+    parser.add_argument("--k0", type=float, default=None,
+                        help="RRF k0 for sweep 3 (default: the index's own fusion, unless a weight is given)")
     parser.add_argument("--dense-weight", type=float, default=None)
     parser.add_argument("--bm25-weight", type=float, default=None)
-    parser.add_argument("--markdown", action="store_true", help="also print the README tables")
+    parser.add_argument("--markdown", action="store_true", help="also print the tables as Markdown")
     args = parser.parse_args()
 
     from footnote.eval.dataset import load_set
-    from footnote.eval.run import MODES, evaluate_index
+    from footnote.eval.loop import MODES, evaluate_index
     from footnote.index.build import update_index
     from footnote.index.hybrid import FusionParams
-    from footnote.index.store import load
+    from footnote.index.load import load
     from footnote.service.answering.answerer import AnswerSettings
     from footnote.settings import Settings
 
@@ -295,9 +297,10 @@ def main() -> None:
                     ["k0", "dense", "bm25", "h@1", "h@5", "mrr", "ndcg", "±h@5"] + ans5_heads))
 
         # 3. grounding thresholds ---------------------------------------------------------------------
-        fusion = replace(base_fusion,
-                         **{k: v for k, v in (("k0", args.k0), ("dense_weight", args.dense_weight),
-                                              ("bm25_weight", args.bm25_weight)) if v is not None})
+        pinned = {k: v for k, v in (("k0", args.k0), ("dense_weight", args.dense_weight),
+                                    ("bm25_weight", args.bm25_weight)) if v is not None}
+        # None: the index's own fusion (fitted at ingest), the one the answer step searches with.
+        fusion = replace(base_fusion, **pinned) if pinned else None
         threshold_rows = []
         for abstain_below in ABSTAIN_BELOW:
             for quote_bar in QUOTE_BARS:
@@ -310,10 +313,11 @@ def main() -> None:
             r["abstained_unanswerable"] = len(unanswerable & set(r["abstained_ids"]))
             r["abstained_answerable"] = len(set(r["abstained_ids"]) - unanswerable)
         print(f"  thresholds: {time.perf_counter() - started:.0f}s", flush=True)
-        result["thresholds"] = {"chunk_tokens": tokens, "overlap": overlap, "fusion": asdict(fusion),
+        result["thresholds"] = {"chunk_tokens": tokens, "overlap": overlap,
+                                "fusion": asdict(fusion) if fusion else "the index's own",
                                 "rows": threshold_rows}
-        print(f"\n3. grounding thresholds at {tokens}/{overlap}, k0={fusion.k0:g} "
-              f"weights {fusion.dense_weight:g}/{fusion.bm25_weight:g} (abstained: on unanswerable of "
+        searched = fusion.describe() if fusion else "the index's own fusion"
+        print(f"\n3. grounding thresholds at {tokens}/{overlap}, {searched} (abstained: on unanswerable of "
               f"{len(unanswerable)}, on answerable of {len(questions) - len(unanswerable)}; ± against "
               "the fitted reader.json)")
         print(table(threshold_rows, ["abstain_below", "quote_bar", "abstained_unanswerable", "abstained_answerable"]
