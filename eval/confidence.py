@@ -20,7 +20,7 @@ def _correct(record: dict[str, Any]) -> bool:
 
 
 def answer_metrics(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """The answer figures of ``records`` (each with an ``answer`` scored by ``eval.run.score_answer``)."""
+    """The answer figures of ``records`` (each with an ``answer`` scored by ``eval.judge.score_answer``)."""
     answerable = [r for r in records if r["answerable"]]
     notes = [f for r in records for f in r["answer"]["footnotes"]]
     n = max(len(answerable), 1)

@@ -12,7 +12,7 @@ with ``pytrec_eval`` to the last bit (see tests/eval/test_metrics.py):
 - MAP is uncut: precision at each relevant retrieved document, summed, over all relevant documents.
 - The mean is over every query in ``qrels`` (trec_eval ``-c``): a query the run lacks scores 0.
 
-Answer metrics work on offsets and strings; they are used by ``eval.run`` on ``service.models.Answer``.
+Answer metrics work on offsets and strings; they are used by ``eval.judge`` on ``service.models.Answer``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Reports: the terminal table, ``report.json`` and a self-contained ``report.html`` (inline CSS and SVG)."""
+"""Reports: the terminal table, ``report.json`` (written and read back) and a self-contained ``report.html``
+(inline CSS and SVG). ``eval.assemble`` builds the report they show."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from footnote.errors import InputError
 from footnote.eval.metrics import RETRIEVAL_METRICS
 
 COLORS = {"hybrid": "#1b6ac9", "dense": "#d9480f", "bm25": "#2b8a3e"}
@@ -63,6 +65,17 @@ def write_reports(report: dict[str, Any], folder: Path) -> list[Path]:
     json_path.write_text(json.dumps(report, ensure_ascii=False, indent=1), "utf-8")
     html_path.write_text(render_html(report), "utf-8")
     return [json_path, html_path]
+
+
+def read_report(path: Path) -> dict[str, Any]:
+    """A ``report.json`` written by ``write_reports`` (``InputError`` naming the file otherwise)."""
+    try:
+        report = json.loads(Path(path).read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: not a readable report.json ({exc.__class__.__name__})") from exc
+    if not isinstance(report, dict) or "footnote_eval" not in report:
+        raise InputError(f"{path}: not a report.json written by `footnote eval`")
+    return report
 
 
 # --------------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from footnote.errors import InputError
 from footnote.eval.dataset import Question
+from footnote.eval.loop import evaluate_index, index_folder
 from footnote.index.hybrid import fusion_from_settings
 from footnote.service.answering.answerer import AnswerSettings
 
@@ -99,32 +100,26 @@ def _question(qa: Any, context: str, raw: bool, doc: str, where: str) -> Questio
     )
 
 
-def squad_index(files: dict[str, str], workdir: Path, settings: Settings | None = None) -> Path:
+def squad_index(files: dict[str, str], workdir: Path, settings: Settings) -> Path:
     """Write the articles under ``workdir/docs`` and index them into ``workdir/index``; returns the index dir."""
-    from footnote.eval.run import index_folder
-    from footnote.settings import Settings
-
     docs = workdir / "docs"
     docs.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
         (docs / name).write_text(text, "utf-8")
-    return index_folder(docs, workdir / "index", settings or Settings())
+    return index_folder(docs, workdir / "index", settings)
 
 
-def run_squad(path: Path, modes: Sequence[str], settings: Settings | None = None,
-              workdir: Path | None = None) -> dict[str, Any]:
-    """Index the SQuAD file's articles in a temporary folder and evaluate its questions."""
+def run_squad(path: Path, modes: Sequence[str], settings: Settings, workdir: Path | None = None) -> dict[str, Any]:
+    """Index the SQuAD file's articles in a temporary folder (or ``workdir``) and evaluate its questions."""
     import tempfile
 
-    from footnote.eval.run import evaluate_index
-    from footnote.index.store import load
-    from footnote.settings import Settings
+    from footnote.index.load import load
 
-    s = settings or Settings()
     files, questions = read_squad(path)
     with tempfile.TemporaryDirectory(prefix="footnote-squad-") as tmp:
-        index = load(squad_index(files, workdir or Path(tmp), s), model_path=s.model_path,
-                     fusion=fusion_from_settings(s))
+        index = load(squad_index(files, workdir or Path(tmp), settings), model_path=settings.model_path,
+                     fusion=fusion_from_settings(settings))
         config = {"sets": [str(path)], "format": "squad2", "documents": sorted(files)}
         return evaluate_index(index, questions, modes=modes, config=config, matching="squad",
-                              fusion=fusion_from_settings(s), answer_settings=AnswerSettings.from_settings(s))
+                              fusion=fusion_from_settings(settings),
+                              answer_settings=AnswerSettings.from_settings(settings))

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from footnote.eval.dataset import BLIND_SET, DEFAULT_SET, WIKI_SET
-from footnote.eval.run import THRESHOLDS, check_thresholds, guard_lines, guarded_set
+from footnote.eval.thresholds import THRESHOLDS, check_thresholds, guard_lines, guarded_set
 
 
 def test_shipped_set_meets_thresholds(default_report: dict[str, Any]) -> None:

@@ -19,7 +19,7 @@ def _by_id(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def test_relevant_passages_are_the_ones_holding_the_evidence(small_report: dict[str, Any],
                                                              corpus_index: Path) -> None:
-    from footnote.index.store import load
+    from footnote.index.load import load
 
     index = load(corpus_index)
     holding = [p.id for p in index.passages if "Rapidus is partnering with IBM" in p.text]
@@ -121,10 +121,11 @@ def test_compare_lists_improved_and_regressed_questions(small_report: dict[str, 
 
 def test_programmatic_sweep_api(corpus_index: Path, small_set: Path) -> None:
     """What a tuning sweep calls: fusion parameters reach the hybrid retriever; answers can be skipped."""
+    from footnote.eval.assemble import flat_metrics
     from footnote.eval.dataset import load_set
-    from footnote.eval.run import evaluate_index, flat_metrics
+    from footnote.eval.loop import evaluate_index
     from footnote.index.hybrid import FusionParams
-    from footnote.index.store import load
+    from footnote.index.load import load
 
     index = load(corpus_index)
     questions = load_set(small_set)
