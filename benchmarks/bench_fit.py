@@ -29,6 +29,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from halves import halves  # benchmarks/halves.py, next to this script
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # Run in the child before the CLI: "before" restores the fit as first shipped (every passage with two
@@ -98,14 +100,13 @@ def seed_sweep(corpus: Path, seeds: int) -> dict[str, Any]:
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import numpy as np
-    from bench_fusion import halves  # benchmarks/bench_fusion.py, next to this script
 
     import footnote.index.fit as fit
     from footnote.eval.dataset import load_sets
-    from footnote.eval.run import evaluate_index
+    from footnote.eval.loop import evaluate_index
     from footnote.index.build import update_index
     from footnote.index.hybrid import FusionParams
-    from footnote.index.store import load
+    from footnote.index.load import load
 
     defaults = {name: getattr(fit, name) for name in ("REEMBED_SHARE", "MIN_REEMBED", "MAX_HELD")}
     with tempfile.TemporaryDirectory(prefix="footnote-seeds-") as tmp:

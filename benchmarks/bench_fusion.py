@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import statistics
 import sys
 import tempfile
@@ -28,6 +27,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from bench_fit import ingest_cost
+from bench_fit import markdown as cost_table
+from halves import halves
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -35,14 +38,6 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 MODES = ("bm25", "dense", "rrf", "hybrid")
-SEED = 0
-
-
-def halves(ids: list[str]) -> dict[str, set[str]]:
-    shuffled = sorted(ids)
-    random.Random(SEED).shuffle(shuffled)
-    dev = set(shuffled[: len(shuffled) // 2])
-    return {"all": set(ids), "dev": dev, "test": set(ids) - dev}
 
 
 def mean(values: list[float]) -> float:
@@ -74,7 +69,7 @@ def beir_set(name: str, data_dir: Path, work: Path) -> dict[str, Any]:
     from footnote.eval.beir import load_beir, score_retrievers, write_corpus
     from footnote.index.build import update_index
     from footnote.index.hybrid import FusionParams
-    from footnote.index.store import load
+    from footnote.index.load import load
 
     data = load_beir(data_dir / name)
     qrels = {q: g for q, g in data.qrels.items() if q in data.queries and any(v > 0 for v in g.values())}
@@ -96,10 +91,10 @@ def beir_set(name: str, data_dir: Path, work: Path) -> dict[str, Any]:
 
 def shipped(work: Path) -> dict[str, Any]:
     from footnote.eval.dataset import load_sets
-    from footnote.eval.run import evaluate_index
+    from footnote.eval.loop import evaluate_index
     from footnote.index.build import update_index
     from footnote.index.hybrid import FusionParams
-    from footnote.index.store import load
+    from footnote.index.load import load
 
     update_index([ROOT / "corpus"], work / "default" / "index", echo=lambda line: None)
     index = load(work / "default" / "index")
@@ -152,8 +147,6 @@ def markdown(result: dict[str, Any]) -> str:
                      f"| {row['hybrid']['hit@1']:.3f} / {row['hybrid']['mrr@10']:.3f} |")
     cost = result.get("ingest")
     if cost:
-        from bench_fit import markdown as cost_table
-
         lines += ["", f"Fitting, `footnote ingest` of the default corpus from scratch (median of {cost['runs']}):",
                   "", cost_table(cost)]
     lat = [f"{name} {res['latency_p50_ms']['rrf']:.2f} -> {res['latency_p50_ms']['hybrid']:.2f} ms"
@@ -179,8 +172,6 @@ def main() -> None:
     result["shipped"] = shipped(args.work)
     print(json.dumps({"shipped": result["shipped"]["splits"]["all"]}), flush=True)
     if not args.no_ingest_cost:
-        from bench_fit import ingest_cost  # benchmarks/bench_fit.py, next to this script
-
         result["ingest"] = ingest_cost()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2), "utf-8")

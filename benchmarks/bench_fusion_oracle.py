@@ -46,7 +46,7 @@ def cached_lists(name: str, data_dir: Path, work: Path) -> tuple[dict[str, Lists
     cache = work / name / "lists.json"
     if not cache.is_file():
         from footnote.index.build import update_index
-        from footnote.index.store import load
+        from footnote.index.load import load
 
         if not (work / name / "index").exists():
             write_corpus(data, work / name / "docs")

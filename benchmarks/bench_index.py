@@ -211,9 +211,9 @@ def bench_size(real: dict[str, Any], n: int, embedder: Any, tmp: Path, rng: np.r
                repeat: int) -> dict[str, Any]:
     import faiss
 
-    from footnote.index import store
     from footnote.index.dense import build_faiss
     from footnote.index.lexical import build_bm25
+    from footnote.index.load import load
     from footnote.index.manifest import Manifest
     from footnote.index.text import lexical_text
     from footnote.index.vectors import FaissStore
@@ -234,7 +234,7 @@ def bench_size(real: dict[str, Any], n: int, embedder: Any, tmp: Path, rng: np.r
     del syn
     gc.collect()
     before = rss_mb()
-    idx, load_s = timed(store.load, folder, embedder)
+    idx, load_s = timed(load, folder, embedder)
     rss_index = rss_mb() - before
     qvecs = [embedder.embed_query(q) for q in QUESTIONS]
     pairs = list(zip(QUESTIONS, qvecs, strict=True))

@@ -2,7 +2,7 @@
 
 For each size (default 10k, 100k, 1M passages) and each store, the real code paths run on synthetic
 vectors: ``index.dense.build_faiss`` (flat below 50k vectors, HNSW above, as ``footnote ingest`` chooses)
-and ``index.milvus_store.MilvusStore`` (keys, insert, flush, segment indexes) for ingest; ``DenseRetriever``
+and ``index.milvus.MilvusStore`` (keys, insert, flush, segment indexes) for ingest; ``DenseRetriever``
 over each for queries, asking for the top 50 as hybrid search does. Recall@10 against an exact scan
 shows the latency is not bought with wrong answers.
 
@@ -153,9 +153,10 @@ def synthetic_passages(n: int) -> list[Any]:
 
 def bench_milvus(vectors: np.ndarray, queries: np.ndarray, truth: list[set[int]], work: Path,
                  index_type: str | None = None) -> dict[str, Any]:
-    from footnote.index import milvus_store
     from footnote.index.dense import DenseRetriever
     from footnote.index.manifest import Manifest
+    from footnote.index.milvus import MilvusStore
+    from footnote.index.milvus.connect import release
 
     uri = str(work / "milvus.db")
     passages = synthetic_passages(len(vectors))
@@ -164,11 +165,11 @@ def bench_milvus(vectors: np.ndarray, queries: np.ndarray, truth: list[set[int]]
     manifest = Manifest(version="v000001", created="", model={"dim": DIM, "sha256": "0" * 64}, chunking={},
                         bm25={}, counts={"passages": len(passages)}, documents=[])
     t = time.perf_counter()
-    store = milvus_store.MilvusStore(uri, lexical="local", index_type=index_type)
+    store = MilvusStore(uri, lexical="local", index_type=index_type)
     written = manifest.replace(dense=store.write(work / "index", folder, passages, vectors, manifest, "auto"))
     # Milvus Lite builds segment indexes on a background thread; closing the file waits for them, as
     # the end of `footnote ingest` does. Ingest time includes it.
-    milvus_store.release(uri)
+    release(uri)
     ingest_s = time.perf_counter() - t
     t = time.perf_counter()
     vecs = store.open(folder, written)  # what `footnote serve` does: open, load
@@ -178,7 +179,7 @@ def bench_milvus(vectors: np.ndarray, queries: np.ndarray, truth: list[set[int]]
     result = {"store": "milvus-lite", "kind": written.dense["index_type"].lower(), "ingest_s": ingest_s,
               "ingest_per_s": len(vectors) / ingest_s, "first_query_s": first_s,
               "bytes_per_vector": folder_bytes(Path(uri)) / len(vectors), **time_queries(retriever, queries, truth)}
-    milvus_store.release(uri)
+    release(uri)
     return result
 
 

@@ -103,7 +103,7 @@ def run_beir(folder: Path, modes: Sequence[str] = tuple(Mode), *, chunk_tokens: 
     """nDCG@10, MAP, recall@10/100 (and MRR@10, hit@10) per mode on one BEIR dataset (``fusion`` pins
     the hybrid's; None uses the one fitted at ingest)."""
     from footnote.index.build import update_index
-    from footnote.index.store import load
+    from footnote.index.load import load
 
     say = echo or (lambda line: None)
     data = load_beir(folder, split)

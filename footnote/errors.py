@@ -5,6 +5,7 @@ into a JSON ``{"detail": ...}`` with the status code noted below. Anything else 
 
     FootnoteError
     ├── InputError               bad arguments or a path that does not exist          (CLI exit 2, HTTP 422)
+    │   ├── SettingError         a setting that cannot be used, named FOOTNOTE_... (the CLI: its option)
     │   ├── NothingIngested      an ingest run that produced no document              (CLI exit 1)
     │   └── IndexBusy            another ingest holds the index's writer lock
     ├── DocumentError            one file that cannot be ingested: skipped with its reason
@@ -30,6 +31,23 @@ class FootnoteError(Exception):
 
 class InputError(FootnoteError):
     """The user asked for something that cannot be done as asked."""
+
+
+class SettingError(InputError):
+    """A setting (a field of ``footnote.settings.Settings``) whose value cannot be used as it is.
+
+    The message names the setting by its environment variable (``FOOTNOTE_STORE: ...``), as a server or a
+    library caller knows it; the CLI names its command-line option instead, unless the environment set it.
+    """
+
+    def __init__(self, setting: str, reason: str) -> None:
+        self.setting = setting
+        self.reason = reason
+        super().__init__(f"{self.variable}: {reason}")
+
+    @property
+    def variable(self) -> str:
+        return f"FOOTNOTE_{self.setting.upper()}"
 
 
 class NothingIngested(InputError):

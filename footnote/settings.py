@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     milvus_uri: str | None = None
     # FAISS: exact search for small corpora, HNSW above 30,000 passages ("auto"), or forced.
     dense_index: Literal["auto", "flat", "hnsw"] = "auto"
+    # Ingest embeds on Ray (index.ray_embed): "local" starts an instance for the run, "auto" joins this machine's
+    # cluster, or ray://head:10001 or head:6379 names one. None: in this process.
+    ray_address: str | None = None
 
     # Service.
     host: str = "127.0.0.1"

@@ -6,15 +6,17 @@ Embeddings are reused by text, so only passages and sentences whose text is new 
 of chunk settings re-chunks everything; a change of model (or index format) re-embeds everything.
 Each run that changes something writes a new version folder and switches to it atomically
 (``index.versions``); a run that changes nothing writes nothing.
+
+One run, holding the index's writer lock: plan (``index.plan``: the previous version, the files and what
+changed) -> embed (the texts no earlier version embedded) -> fit (the hybrid fusion, ``index.fit``) ->
+publish (write the version folder, switch to it, retire what no kept version uses).
 """
 
 from __future__ import annotations
 
-import hashlib
 import shutil
-import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,26 +24,26 @@ from typing import Any
 
 import numpy as np
 
-from footnote.errors import DocumentError, IndexError_, InputError, NothingIngested
+from footnote.errors import InputError
 from footnote.index import versions
 from footnote.index.embed import Embedder, configured_model_path, expected_model_sha256, get_embedder
 from footnote.index.hybrid import FusionFit
-from footnote.index.manifest import TEXT_RECIPE, Manifest, read_manifest
+from footnote.index.lexical import BM25_RECIPE
+from footnote.index.manifest import Manifest
+from footnote.index.plan import OnProgress, Plan, Say, plan
 from footnote.index.text import dense_text
-from footnote.index.vectors import FaissStore, VectorStore, store_for
+from footnote.index.vectors import VectorStore, choose_store
 from footnote.index.writer import (
     Previous,
     count_missing,
     gather_vectors,
-    read_previous,
     sentence_texts,
     text_key,
     write_version,
 )
-from footnote.ingest.models import Document, Passage
 from footnote.ingest.tokens import WordPieces
+from footnote.settings import Settings
 
-PROGRESS_MIN_FILES = 20
 EMBED_SLICE = 64  # texts per embedding call when progress is observed
 CHUNKER = "ingest.chunk/sentences+cl100k"
 
@@ -85,14 +87,18 @@ def _n(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-@dataclass
-class _Source:
-    file: Path
-    root: Path
-    sha256: str
-    document: Document | None = None
-    passages: list[Passage] | None = None
-    status: str = "new"  # new | changed | unchanged
+def update_from_settings(paths: Sequence[str | Path], settings: Settings, *, index_dir: str | Path | None = None,
+                         echo: Say | None = None, progress: bool | None = None,
+                         on_progress: OnProgress | None = None, embedder: Embedder | None = None,
+                         sentences: bool = True) -> UpdateReport:
+    """``update_index`` with every option ``settings`` holds (passages, model, vector store, dense index, Ray),
+    into ``index_dir`` (None: the settings' own). The other arguments are the run's own, as ``update_index``'s."""
+    return update_index(
+        paths, settings.index_dir if index_dir is None else index_dir, chunk_tokens=settings.chunk_tokens,
+        overlap=settings.chunk_overlap, model_path=settings.model_path, embed_batch_size=settings.embed_batch_size,
+        dense_kind=settings.dense_index, store=choose_store(settings.store, settings.milvus_uri),
+        ray=settings.ray_address, echo=echo, progress=progress, on_progress=on_progress, embedder=embedder,
+        sentences=sentences)
 
 
 def update_index(
@@ -101,7 +107,7 @@ def update_index(
     *,
     chunk_tokens: int = 160,
     overlap: int = 0,
-    echo: Callable[[str], Any] | None = None,
+    echo: Say | None = None,
     embedder: Embedder | None = None,
     model_path: str | Path | None = None,
     embed_batch_size: int = 64,
@@ -109,12 +115,12 @@ def update_index(
     progress: bool | None = None,
     store: VectorStore | None = None,
     ray: str | None = None,
-    on_progress: Callable[[str, int, int], Any] | None = None,
+    on_progress: OnProgress | None = None,
     sentences: bool = True,
 ) -> UpdateReport:
     """Make the index at ``index_dir`` hold exactly the supported files under ``paths``.
 
-    The defaults are ``footnote.settings.Settings``'s; the CLI passes the settings' values.
+    The defaults are ``footnote.settings.Settings``'s (``update_from_settings`` passes them all).
     ``embedder``: the model to embed with (default: the one in ``model_path``, None for the packaged one).
     ``echo`` gets one line per skipped file (``skipped <path>: <reason>``) and per notable event.
     ``dense_kind`` is auto|flat|hnsw (auto: by size). ``progress``: None shows tqdm bars only for large
@@ -127,15 +133,50 @@ def update_index(
     as work advances (a passage's share of the work includes its sentences).
     """
     started = time.perf_counter()
-    say: Callable[[str], Any] = echo or (lambda line: None)
+    say: Say = echo or (lambda line: None)
+    if ray is not None:
+        from footnote.index.ray_embed import check_address
+
+        ray = check_address(ray)
     chunking = {"chunk_tokens": int(chunk_tokens), "overlap": int(overlap), "chunker": CHUNKER}
     run_model = _Model(embedder, model_path, embed_batch_size)
+    index_dir = Path(index_dir)
     targets = [Path(p) for p in paths]
-    uploads = versions.uploads_dir(Path(index_dir))
+    uploads = versions.uploads_dir(index_dir)
     if uploads.is_dir() and uploads.resolve() not in {t.resolve() for t in targets}:
         targets.append(uploads)
-    return _update(targets, Path(index_dir), chunking, dense_kind, say, run_model, progress,
-                   started, store, ray, on_progress, sentences)
+    for path in targets:
+        if not path.exists():
+            raise InputError(f"{path} does not exist")
+
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    with versions.writer_lock(index_dir):
+        versions.adopt_plain_folder(index_dir)
+        for name, size in versions.remove_stale_builds(index_dir):
+            say(f"removed {name}, the unfinished build of an ingest that was killed ({size / 1e6:.1f} MB)")
+        planned = plan(targets, index_dir, chunking, run_model.sha256, run_model.word_pieces, store, say, progress,
+                       on_progress)
+        common = dict(index_dir=index_dir, documents=len(planned.documents), passages=len(planned.passages),
+                      new=planned.paths_of("new"), changed=planned.paths_of("changed"), removed=planned.removed,
+                      unchanged=planned.paths_of("unchanged"), skipped=tuple(planned.skipped))
+        if planned.up_to_date(dense_kind, sentences):
+            assert planned.prev is not None
+            return UpdateReport(version=planned.prev.manifest.version, up_to_date=True,
+                                fusion=planned.prev.manifest.fusion, seconds=time.perf_counter() - started,
+                                **common)  # type: ignore[arg-type]
+        embedding = _Embedding(run_model, ray, progress, on_progress, say)
+        vectors = _embed(planned, embedding, sentences)
+        fit_started = time.perf_counter()
+        fusion, refit = _fit(planned, vectors, sentences, embedding)
+        fit_seconds = time.perf_counter() - fit_started
+        version = _publish(index_dir, planned, vectors, fusion, sentences, dense_kind, say)
+        passages = planned.passages
+        return UpdateReport(
+            version=version, embedded_documents=vectors.embedded_documents(planned),
+            embedded_passages=len(vectors.passages_embedded), embedded_sentences=len(vectors.sentences_embedded),
+            reused_passages=len(passages) - len(vectors.passages_embedded), rebuild_reason=planned.reason,
+            fusion=fusion, fusion_refit=refit, fit_seconds=fit_seconds,
+            seconds=time.perf_counter() - started, **common)  # type: ignore[arg-type]
 
 
 class _Model:
@@ -163,152 +204,96 @@ class _Model:
         return WordPieces(str(self.folder) if self.folder is not None else None)
 
 
-def _update(paths: list[Path], index_dir: Path, chunking: dict[str, Any], dense_kind: str,
-            say: Callable[[str], Any], run_model: _Model, progress: bool | None,
-            started: float, vector_store: VectorStore | None, ray: str | None,
-            on_progress: Callable[[str, int, int], Any] | None = None, sentences: bool = True) -> UpdateReport:
-    for path in paths:
-        if not path.exists():
-            raise InputError(f"{path} does not exist")
+# --- embed -------------------------------------------------------------------------------------------------
 
-    index_dir.parent.mkdir(parents=True, exist_ok=True)
-    with versions.writer_lock(index_dir):
-        versions.adopt_plain_folder(index_dir)
-        for name, size in versions.remove_stale_builds(index_dir):
-            say(f"removed {name}, the unfinished build of an ingest that was killed ({size / 1e6:.1f} MB)")
-        model_sha = run_model.sha256
-        prev, reuse_passages, reuse_vectors, reason = _previous(index_dir, chunking, model_sha, say)
-        if vector_store is None:
-            vector_store = store_for(prev.manifest) if prev is not None else FaissStore()
-        vector_store.prepare(index_dir, prev.manifest if prev is not None else None, say)
-        sources, skipped = _collect(paths, prev, reuse_passages, chunking, run_model.word_pieces(), say, progress,
-                                    on_progress)
-        if not sources:
-            where = ", ".join(str(p) for p in paths)
-            raise NothingIngested(
-                f"nothing to index in {where}: " + (f"all {_n(len(skipped), 'file')} skipped"
-                                                    if skipped else "no supported files found"))
-        present = {str(s.file.resolve()) for s in sources}  # once: per entry it made re-ingests quadratic
-        removed = tuple(sorted(e["path"] for src, e in (prev.entries.items() if prev else []) if src not in present))
-        unchanged = tuple(s.document.path for s in sources if s.status == "unchanged")  # type: ignore[union-attr]
-        new = tuple(s.document.path for s in sources if s.status == "new")  # type: ignore[union-attr]
-        changed = tuple(s.document.path for s in sources if s.status == "changed")  # type: ignore[union-attr]
-        documents = [s.document for s in sources if s.document is not None]
-        passages = [p for s in sources for p in (s.passages or [])]
-        common = dict(index_dir=index_dir, documents=len(documents), passages=len(passages), new=new,
-                      changed=changed, removed=removed, unchanged=unchanged, skipped=tuple(skipped))
-        if prev is not None and reuse_vectors and not new and not changed and not removed \
-                and prev.manifest.dense.get("requested") == dense_kind and vector_store.holds(prev.manifest) \
-                and prev.manifest.sentence_vectors == sentences and prev.manifest.fusion is not None \
-                and [e["source"] for e in prev.manifest.documents] \
-                == [str(s.file.resolve()) for s in sources]:
-            return UpdateReport(version=prev.manifest.version, up_to_date=True, fusion=prev.manifest.fusion,
-                                seconds=time.perf_counter() - started, **common)  # type: ignore[arg-type]
+class _Embedding:
+    """How one run embeds texts: on Ray, or with the run's model; in slices when progress is observed, so it
+    moves and a question's embedding waits for one slice at most."""
 
-        cache = prev if prev is not None and reuse_vectors else None
-        doc_by_id = {d.doc_id: d for d in documents}
-        p_texts = [dense_text(p) for p in passages]
-        s_texts, s_offsets = sentence_texts(doc_by_id, passages) if sentences \
-            else ([], np.zeros(len(passages) + 1, dtype=np.int64))
-        # Progress counts passages to embed; each one's share of the work includes its sentences.
-        new_passages = count_missing(p_texts, cache.passage_rows if cache else {})
-        work = [0, new_passages + count_missing(s_texts, cache.sentence_rows if cache else {})]
+    def __init__(self, model: _Model, ray: str | None, progress: bool | None, on_progress: OnProgress | None,
+                 say: Say) -> None:
+        self.model, self.ray, self.progress, self.on_progress, self.say = model, ray, progress, on_progress, say
+        self.passages = 0  # passages to embed, reported as the total
+        self.work = 0  # texts to embed, passages and sentences
+        self.done = 0  # texts embedded so far
 
-        def report_embedding() -> None:
-            if on_progress is not None:
-                on_progress("embedding", new_passages * work[0] // max(1, work[1]), new_passages)
+    def expect(self, passages: int, work: int) -> None:
+        """Progress counts ``passages``; each one's share of the work includes its sentences."""
+        self.passages, self.work = passages, work
+        self._report()
 
-        def embed(texts: Sequence[str], desc: str) -> np.ndarray:
-            if on_progress is not None and ray is None:
-                # Slices, so progress moves and a question's embedding waits for one slice at most.
-                parts: list[np.ndarray] = []
-                for lo in range(0, len(texts), EMBED_SLICE):
-                    parts.append(embed_all(texts[lo:lo + EMBED_SLICE], desc))
-                    work[0] += len(parts[-1])
-                    report_embedding()
-                joined: np.ndarray = np.concatenate(parts) if parts else embed_all(texts, desc)
-                return joined
-            return embed_all(texts, desc)
+    def _report(self) -> None:
+        if self.on_progress is not None:
+            self.on_progress("embedding", self.passages * self.done // max(1, self.work), self.passages)
 
-        def embed_all(texts: Sequence[str], desc: str) -> np.ndarray:
-            if ray is not None:
-                from footnote.index.ray_embed import embed_for_index
+    def __call__(self, texts: Sequence[str], desc: str) -> np.ndarray:
+        if self.on_progress is None or self.ray is not None:
+            return self._all(texts, desc)
+        parts: list[np.ndarray] = []
+        for lo in range(0, len(texts), EMBED_SLICE):
+            parts.append(self._all(texts[lo:lo + EMBED_SLICE], desc))
+            self.done += len(parts[-1])
+            self._report()
+        joined: np.ndarray = np.concatenate(parts) if parts else self._all(texts, desc)
+        return joined
 
-                return embed_for_index(texts, ray, run_model.folder, model_sha, desc, say)
-            return run_model.get().embed(texts, progress=progress, desc=desc)
+    def _all(self, texts: Sequence[str], desc: str) -> np.ndarray:
+        if self.ray is not None:
+            from footnote.index.ray_embed import embed_for_index
 
-        if cache is not None:
-            dim = cache.manifest.dim
-        else:
-            dim = run_model.get().dim
-        report_embedding()
-        p_vecs, p_new = gather_vectors(p_texts,
-                                       cache.passage_rows if cache else {},
-                                       cache.passage_vectors if cache else None,
-                                       embed, dim, "embedding passages")
-        s_vecs, s_new = gather_vectors(s_texts, cache.sentence_rows if cache else {},
-                                       cache.sentence_vectors if cache else None,
-                                       embed, dim, "embedding sentences")
-        model = run_model.loaded.describe() if run_model.loaded else dict(cache.manifest.model)  # type: ignore[union-attr]
-        embedded_docs = {passages[i].doc_id for i in p_new}
-        embedded_docs |= {passages[int(np.searchsorted(s_offsets, i, side="right")) - 1].doc_id for i in s_new}
-
-        fit_started = time.perf_counter()
-        fusion, refit = _fusion(prev if cache is not None else None, doc_by_id, passages, p_vecs, s_vecs, s_offsets,
-                                sentences, lambda texts: embed(texts, "fitting fusion"))
-        fit_seconds = time.perf_counter() - fit_started
-        name, tmp = versions.new_build_folder(index_dir)
-        now = datetime.now(UTC).isoformat(timespec="seconds")
-        uploads = versions.uploads_dir(index_dir).resolve()
-        published = False
-        try:
-            manifest = Manifest(
-                version=name, created=now,
-                model={**model, "sha256": model_sha}, chunking=chunking,
-                bm25={"library": "bm25s", "method": "lucene", "k1": 1.5, "b": 0.75,
-                      "tokens": "nfkd-fold, \\w\\w+, bm25s english stop words, snowball english"},
-                counts={"documents": len(documents), "passages": len(passages), "sentences": len(s_texts)},
-                sentence_vectors=sentences, fusion=fusion,
-                documents=[
-                    {"doc_id": s.document.doc_id, "path": s.document.path, "source": str(s.file.resolve()),  # type: ignore[union-attr]
-                     "root": str(s.root.resolve()), "sha256": s.sha256, "passages": len(s.passages or []),
-                     "added": _added(prev, s, now)}
-                    for s in sources
-                ],
-                # The paths given (the managed uploads folder apart), so the server can ingest them again.
-                sources=[str(p.resolve()) for p in paths if p.resolve() != uploads],
-            )
-            write_version(tmp, manifest, documents, passages, p_vecs, s_vecs, s_offsets, vector_store, index_dir,
-                          dense_kind, say)
-            old = versions.current_version(index_dir)
-            versions.publish(index_dir, tmp, name)
-            published = True
-        finally:
-            if not published:
-                shutil.rmtree(tmp, ignore_errors=True)
-        versions.collect_garbage(index_dir, keep={name, *([old] if old else [])})
-        vector_store.retire(index_dir, say)
-        for path in removed:
-            say(f"removed {path}")
-        return UpdateReport(
-            version=name, embedded_documents=tuple(sorted(doc_by_id[d].path for d in embedded_docs)),
-            embedded_passages=len(p_new), embedded_sentences=len(s_new),
-            reused_passages=len(passages) - len(p_new), rebuild_reason=reason,
-            fusion=fusion, fusion_refit=refit, fit_seconds=fit_seconds,
-            seconds=time.perf_counter() - started, **common)  # type: ignore[arg-type]
+            return embed_for_index(texts, self.ray, self.model.folder, self.model.sha256, desc, self.say)
+        return self.model.get().embed(texts, progress=self.progress, desc=desc)
 
 
-def _added(prev: Previous | None, src: _Source, now: str) -> str:
-    """When the document first entered the index: kept from the previous version, else now."""
-    entry = prev.entries.get(str(src.file.resolve())) if prev is not None else None
-    return str(entry.get("added") or now) if entry is not None else now
+@dataclass(frozen=True)
+class _Vectors:
+    """The vectors of the version being built, and which of them this run embedded."""
 
-def _fusion(prev: Previous | None, documents: dict[str, Document], passages: list[Passage], p_vecs: np.ndarray,
-            s_vecs: np.ndarray, s_offsets: np.ndarray, sentences: bool,
-            embed: Callable[[Sequence[str]], np.ndarray]) -> tuple[FusionFit, bool]:
+    model: dict[str, Any]  # the manifest's model section
+    passage_vectors: np.ndarray
+    sentence_vectors: np.ndarray
+    sentence_offsets: np.ndarray
+    passages_embedded: list[int]  # positions in the passages
+    sentences_embedded: list[int]  # positions in the sentence vectors
+
+    def embedded_documents(self, planned: Plan) -> tuple[str, ...]:
+        passages = planned.passages
+        docs = {passages[i].doc_id for i in self.passages_embedded}
+        docs |= {passages[int(np.searchsorted(self.sentence_offsets, i, side="right")) - 1].doc_id
+                 for i in self.sentences_embedded}
+        paths = {d.doc_id: d.path for d in planned.documents}
+        return tuple(sorted(paths[d] for d in docs))
+
+
+def _embed(planned: Plan, embed: _Embedding, sentences: bool) -> _Vectors:
+    """Every passage's and sentence's vector: the previous version's where the same text was embedded, else new."""
+    cache = planned.cache
+    passages = planned.passages
+    p_texts = [dense_text(p) for p in passages]
+    s_texts, s_offsets = sentence_texts({d.doc_id: d for d in planned.documents}, passages) if sentences \
+        else ([], np.zeros(len(passages) + 1, dtype=np.int64))
+    p_rows = cache.passage_rows if cache else {}
+    s_rows = cache.sentence_rows if cache else {}
+    new_passages = count_missing(p_texts, p_rows)
+    dim = cache.manifest.dim if cache is not None else embed.model.get().dim
+    embed.expect(new_passages, new_passages + count_missing(s_texts, s_rows))
+    p_vecs, p_new = gather_vectors(p_texts, p_rows, cache.passage_vectors if cache else None, embed, dim,
+                                   "embedding passages")
+    s_vecs, s_new = gather_vectors(s_texts, s_rows, cache.sentence_vectors if cache else None, embed, dim,
+                                   "embedding sentences")
+    loaded = embed.model.loaded
+    model = loaded.describe() if loaded is not None else dict(cache.manifest.model)  # type: ignore[union-attr]
+    return _Vectors({**model, "sha256": embed.model.sha256}, p_vecs, s_vecs, s_offsets, p_new, s_new)
+
+
+# --- fit ---------------------------------------------------------------------------------------------------
+
+def _fit(planned: Plan, vectors: _Vectors, sentences: bool, embed: _Embedding) -> tuple[FusionFit, bool]:
     """The fusion for this version: the previous fit while the corpus has not changed enough, else a new one."""
     from footnote.index.fit import fit_fusion, needs_refit
 
+    prev: Previous | None = planned.cache
+    passages = planned.passages
     previous = prev.manifest.fusion if prev is not None else None
     if prev is not None and previous is not None:
         now = {text_key(dense_text(p)) for p in passages}
@@ -316,123 +301,54 @@ def _fusion(prev: Previous | None, documents: dict[str, Document], passages: lis
         changed = previous.changed_since_fit + len(now.symmetric_difference(prev.passage_rows))
         if not needs_refit(previous, len(passages), changed):
             return previous.replace(changed_since_fit=changed), False
-    return fit_fusion(documents, passages, p_vecs, embed, sentence_vectors=s_vecs if sentences else None,
-                      sentence_offsets=s_offsets), True
+    documents = {d.doc_id: d for d in planned.documents}
+    return fit_fusion(documents, passages, vectors.passage_vectors, lambda texts: embed(texts, "fitting fusion"),
+                      sentence_vectors=vectors.sentence_vectors if sentences else None,
+                      sentence_offsets=vectors.sentence_offsets), True
 
 
-def _previous(index_dir: Path, chunking: dict[str, Any], model_sha: str,
-              say: Callable[[str], Any]) -> tuple[Previous | None, bool, bool, str | None]:
-    """(previous version, may reuse its passages, may reuse its vectors, why not everything is reused)."""
-    folder = versions.resolve(index_dir)
-    if folder is None:
-        return None, False, False, None
+# --- publish -----------------------------------------------------------------------------------------------
+
+def _publish(index_dir: Path, planned: Plan, vectors: _Vectors, fusion: FusionFit, sentences: bool,
+             dense_kind: str, say: Say) -> str:
+    """Write the new version beside the current one, switch to it, and keep only the two; its name."""
+    name, tmp = versions.new_build_folder(index_dir)
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    uploads = versions.uploads_dir(index_dir).resolve()
+    documents, passages = planned.documents, planned.passages
+    published = False
     try:
-        manifest = read_manifest(folder, index_dir)
-        same_model = manifest.model.get("sha256") == model_sha and manifest.text_recipe == TEXT_RECIPE
-        same_chunks = manifest.chunking == chunking
-        prev = read_previous(folder, with_vectors=same_model)
-    except (IndexError_, OSError, ValueError, KeyError, TypeError) as exc:
-        say(f"rebuilding from scratch: the previous index is unusable ({exc})")
-        return None, False, False, "previous index unusable"
-    reason = None
-    if not same_model:
-        reason = "the embedding model or text recipe changed"
-    elif not same_chunks:
-        old = manifest.chunking
-        reason = (f"chunk settings changed ({old.get('chunk_tokens')} tokens/{old.get('overlap')} overlap -> "
-                  f"{chunking['chunk_tokens']}/{chunking['overlap']})")
-    if reason:
-        say(f"rebuilding: {reason}")
-    return prev, same_chunks, same_model, reason
+        manifest = Manifest(
+            version=name, created=now, model=vectors.model, chunking=planned.chunking, bm25=dict(BM25_RECIPE),
+            counts={"documents": len(documents), "passages": len(passages),
+                    "sentences": len(vectors.sentence_vectors)},
+            sentence_vectors=sentences, fusion=fusion,
+            documents=[
+                {"doc_id": s.document.doc_id, "path": s.document.path, "source": str(s.file.resolve()),
+                 "root": str(s.root.resolve()), "sha256": s.sha256, "passages": len(s.passages or []),
+                 "added": _added(planned.prev, s.file, now)}
+                for s in planned.sources if s.document is not None
+            ],
+            # The paths given (the managed uploads folder apart), so the server can ingest them again.
+            sources=[str(p.resolve()) for p in planned.paths if p.resolve() != uploads],
+        )
+        write_version(tmp, manifest, documents, passages, vectors.passage_vectors, vectors.sentence_vectors,
+                      vectors.sentence_offsets, planned.store, index_dir, dense_kind, say)
+        old = versions.current_version(index_dir)
+        versions.publish(index_dir, tmp, name)
+        published = True
+    finally:
+        if not published:
+            shutil.rmtree(tmp, ignore_errors=True)
+    keep = {name, *([old] if old else [])}
+    planned.store.retire(index_dir, keep, say)
+    versions.collect_garbage(index_dir, keep=keep)
+    for path in planned.removed:
+        say(f"removed {path}")
+    return name
 
 
-def _collect(paths: Sequence[Path], prev: Previous | None, reuse: bool, chunking: dict[str, Any],
-             word_pieces: WordPieces, say: Callable[[str], Any], progress: bool | None,
-             on_progress: Callable[[str, int, int], Any] | None = None
-             ) -> tuple[list[_Source], list[tuple[str, str]]]:
-    """Every file to index, parsed and chunked unless the previous version already has it unchanged."""
-    from tqdm import tqdm
-
-    from footnote.ingest import chunk, discover, parse
-
-    skipped: list[tuple[str, str]] = []
-    found: list[tuple[Path, Path]] = []
-    seen_files: set[Path] = set()
-    for given in paths:
-        files, unsupported = discover([given])  # one root at a time: Document.path is relative to it
-        root = given if given.is_dir() else given.parent
-        skipped.extend((str(path), why) for path, why in unsupported)
-        for path in files:
-            if path.resolve() not in seen_files:
-                seen_files.add(path.resolve())
-                found.append((path, root))
-    for shown, why in skipped:
-        say(f"skipped {shown}: {why}")
-
-    sources: list[_Source] = []
-    by_id: dict[str, Path] = {}
-
-    def skip(shown: Path, reason: str) -> None:
-        skipped.append((str(shown), reason))
-        say(f"skipped {shown}: {reason}")
-
-    hashes: dict[Path, str] = {}
-    for file, _root in found:
-        try:
-            hashes[file] = file_sha256(file)
-        except OSError as exc:
-            skip(file, f"cannot read: {(exc.strerror or str(exc)).lower()}")
-    # Identical files are stored once: the copy already in the index wins, else the first in order.
-    def indexed(file: Path, sha: str) -> bool:
-        return prev is not None and prev.entries.get(str(file.resolve()), {}).get("sha256") == sha
-
-    keeper: dict[str, Path] = {}
-    for file, _root in found:
-        sha = hashes.get(file)
-        if sha is not None and (sha not in keeper or (indexed(file, sha) and not indexed(keeper[sha], sha))):
-            keeper[sha] = file
-    show = len(found) > PROGRESS_MIN_FILES if progress is None else progress
-    for done, (file, root) in enumerate(tqdm(found, desc="parsing", unit="file", disable=not show,
-                                             file=sys.stderr, mininterval=0.5, leave=False)):
-        if on_progress is not None:
-            on_progress("parsing", done, len(found))
-        sha = hashes.get(file)
-        if sha is None:
-            continue
-        if keeper[sha] != file:
-            skip(file, f"identical to {keeper[sha]}")
-            continue
-        src = _Source(file, root, sha)
-        entry = prev.entries.get(str(file.resolve())) if prev is not None else None
-        if reuse and entry is not None and entry["sha256"] == sha and entry["root"] == str(root.resolve()) \
-                and entry["doc_id"] in prev.documents:  # type: ignore[union-attr]
-            src.document = prev.documents[entry["doc_id"]]  # type: ignore[union-attr]
-            src.passages = list(prev.passages.get(entry["doc_id"], []))  # type: ignore[union-attr]
-            src.status = "unchanged"
-        else:
-            try:
-                src.document = parse(file, root)
-                src.passages = chunk(src.document, chunking["chunk_tokens"], chunking["overlap"], word_pieces)
-            except DocumentError as exc:
-                skip(file, exc.reason)
-                continue
-            if not src.passages:
-                skip(file, "no text to index")
-                continue
-            src.status = "changed" if entry is not None else "new"
-        doc_id = src.document.doc_id
-        if doc_id in by_id:
-            skip(file, f"same document id {doc_id!r} as {by_id[doc_id]}; rename one of them")
-            continue
-        by_id[doc_id] = file
-        sources.append(src)
-    return sources, skipped
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 of a file's bytes, read in 1 MiB blocks (the content identity of corpus and uploaded files)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def _added(prev: Previous | None, file: Path, now: str) -> str:
+    """When the document first entered the index: kept from the previous version, else now."""
+    entry = prev.entries.get(str(file.resolve())) if prev is not None else None
+    return str(entry.get("added") or now) if entry is not None else now

@@ -14,15 +14,12 @@ so recall@10 against the exact scan stays >= 0.95 (0.98 at 100k with 128; 1M nee
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from footnote.index.hits import Hit
 from footnote.ingest.models import Passage
-
-if TYPE_CHECKING:
-    from footnote.index.vectors import Vectors
 
 HNSW_THRESHOLD = 30_000
 HNSW_M = 32
@@ -69,6 +66,17 @@ def build_faiss(vectors: np.ndarray, kind: str = "auto", *, m: int = HNSW_M,
     if len(vectors):
         index.add(vectors)
     return index, params
+
+
+class Vectors(Protocol):
+    """One version's passage vectors, open for search in whichever store holds them (``index.vectors``)."""
+
+    count: int
+    dim: int
+
+    def search_rows(self, vector: np.ndarray, k: int, ef_search: int | None = None) -> tuple[list[int], list[float]]:
+        """Rows and cosine scores of the ``k`` nearest passages, best first."""
+        ...
 
 
 class DenseRetriever:

@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from footnote.errors import InputError
+from footnote.errors import InputError, SettingError
 
 DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
@@ -73,17 +73,23 @@ def weights_file(folder: Path) -> Path:
 
 
 def file_sha256(path: Path) -> str:
-    """sha256 of a file, cached per (path, size, mtime) for the life of the process."""
+    """sha256 of a file's bytes, read in 1 MiB blocks: the identity of model weights, corpus files and uploads."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def weights_sha256(path: Path) -> str:
+    """``file_sha256`` of a model's weights, kept per (path, size, mtime) for the life of the process: every
+    index load checks them, and they are tens of megabytes."""
     st = path.stat()
     key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
     with _cache_lock:
         if key in _hash_cache:
             return _hash_cache[key]
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    value = digest.hexdigest()
+    value = file_sha256(path)
     with _cache_lock:
         _hash_cache[key] = value
     return value
@@ -99,8 +105,8 @@ def expected_model_sha256(model_path: str | Path | None = None) -> str:
     if is_default:
         return DEFAULT_MODEL_SHA256
     if not folder.is_dir():
-        raise InputError(f"model folder {folder} does not exist (FOOTNOTE_MODEL_PATH)")
-    return file_sha256(weights_file(folder))
+        raise SettingError("model_path", f"model folder {folder} does not exist")
+    return weights_sha256(weights_file(folder))
 
 
 class Embedder:
@@ -114,9 +120,9 @@ class Embedder:
                  query_runtime: QueryRuntime = "onnx") -> None:
         folder, is_default = configured_model_path(model_path)
         if not folder.is_dir():
-            raise InputError(f"model folder {folder} does not exist (FOOTNOTE_MODEL_PATH)")
+            raise SettingError("model_path", f"model folder {folder} does not exist")
         weights = weights_file(folder)
-        sha = file_sha256(weights)
+        sha = weights_sha256(weights)
         if is_default and sha != DEFAULT_MODEL_SHA256:
             raise InputError(
                 f"refusing to use {weights}: sha256 {sha} is not the published all-MiniLM-L6-v2 "

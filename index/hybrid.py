@@ -94,7 +94,7 @@ def pinned(value: str) -> FusionParams | None:
     weights = fusion_weights(value)
     if weights is None:
         return None
-    if weights == "rrf":
+    if isinstance(weights, str):  # "rrf"
         return FusionParams()
     dense, bm25 = weights
     return FusionParams(method="convex", dense_weight=dense, bm25_weight=bm25)

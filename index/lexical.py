@@ -19,6 +19,9 @@ from footnote.index.text import analyzer
 from footnote.ingest.models import Passage
 
 BM25_PARAMS: dict[str, Any] = {"method": "lucene", "k1": 1.5, "b": 0.75}
+# What a manifest records of how its bm25/ was built (index.text.analyzer makes the tokens).
+BM25_RECIPE: dict[str, Any] = {"library": "bm25s", **BM25_PARAMS,
+                               "tokens": "nfkd-fold, \\w\\w+, bm25s english stop words, snowball english"}
 
 
 def build_bm25(texts: Sequence[str]) -> Any:

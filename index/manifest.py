@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from footnote.errors import IndexIncompatible
+from footnote.index.files import MANIFEST
 from footnote.index.hybrid import FusionFit
 
 FORMAT = "footnote-index"
 FORMAT_VERSION = 1
-MANIFEST = "manifest.json"
 # Bump when what the indexes see of a passage (index/text.py) changes: stored vectors become stale.
 TEXT_RECIPE = "heading+text+sources/v1"
 ROWS = "row i of every array, the vector store and bm25/ is line i of passages.jsonl"

@@ -1,11 +1,11 @@
-"""Embedding on a Ray cluster with Ray Data (``footnote ingest --ray [ADDRESS]``).
+"""Embedding on a Ray cluster with Ray Data (the ``ray_address`` setting: ``footnote ingest --ray [ADDRESS]``).
 
 Texts become a Ray dataset of ``{"i", "text"}`` rows; a fixed pool of actors, each holding one
 ``Embedder`` (the same verified model as the single-process path), turns batches into vectors; the driver
 puts each vector back at row ``i``. The vectors equal the single-process ones to float rounding (batch
 padding differs), so the index built is the same.
 
-``ADDRESS``: ``local`` (``--ray`` alone) starts a Ray instance on this machine for the run; ``auto``
+The address: ``local`` (``--ray`` alone) starts a Ray instance on this machine for the run; ``auto``
 joins the cluster this machine belongs to; ``ray://head:10001`` or ``head:6379`` names one. Every worker
 node needs the same Footnote install (model wheel included): nothing is downloaded on the workers.
 If Ray is already initialised in this process (tests, notebooks), that instance is used and left running.
@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from footnote.errors import InputError
+from footnote.errors import InputError, SettingError
 
 ROWS_PER_BATCH = 256
 _WORKER_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
@@ -60,7 +60,8 @@ def _connect(address: str) -> bool:
         else:
             ray.init(address=address, **kwargs)
     except (ConnectionError, RuntimeError, ValueError) as exc:
-        raise InputError(f"cannot start or reach Ray at {address!r}: {str(exc).splitlines()[0]}") from exc
+        raise SettingError("ray_address", f"cannot start or reach Ray at {address!r}: "
+                                          f"{str(exc).splitlines()[0]}") from exc
     return True
 
 
@@ -117,21 +118,22 @@ def embed_with_ray(texts: Sequence[str], *, address: str = "local", model_path: 
 
 
 def check_address(address: str) -> str:
-    """``local``, ``auto``, ``ray://host:port`` or ``host:port``; anything else is most likely a path that
-    ``--ray`` swallowed (``footnote ingest --ray docs/``)."""
+    """``local``, ``auto``, ``ray://host:port`` or ``host:port`` (the ``ray_address`` setting), else a
+    ``SettingError``."""
     if address in ("local", "auto") or address.startswith("ray://") or ":" in address:
         return address
-    raise InputError(f"--ray {address!r} is not a Ray address (local, auto, ray://host:10001 or host:6379); "
-                     f"to embed on a local Ray instance, put --ray after the paths or write --ray local")
+    raise SettingError("ray_address", f"{address!r} is not a Ray address (local, auto, ray://host:10001 or "
+                                      f"host:6379)")
 
 
 def embed_for_index(texts: Sequence[str], address: str, model_folder: Path | None, model_sha256: str,
                     desc: str = "embedding", say: Any = None) -> np.ndarray:
-    """What ``update_index`` calls with ``--ray``: the configured model (None: packaged), checked on every worker."""
+    """What ``update_index`` calls to embed on Ray at ``address`` (checked by ``check_address``): the configured
+    model (None: packaged), checked on every worker."""
     from footnote.index.embed import configured_model_path
 
     folder, is_default = configured_model_path(model_folder)
     if say is not None and texts:
         say(f"{desc}: {len(texts)} texts on Ray ({address})")
-    return embed_with_ray(texts, address=check_address(address), model_path=None if is_default else folder,
+    return embed_with_ray(texts, address=address, model_path=None if is_default else folder,
                           expected_sha256=model_sha256)

@@ -1,55 +1,44 @@
 """Where passage vectors live: the ``VectorStore`` interface, ``FaissStore``, and choosing a store.
 
-A store writes one version's passage vectors (``write``), opens them for search (``open`` -> ``Vectors``)
-and, after a new version is published, frees what no kept version uses (``retire``). ``index.build`` and
-``index.store.load`` take the store; nothing else knows which one it is. Row ``i`` of a store's search is
-``passages[i]`` of the version, as everywhere else in the index.
+A store writes one version's passage vectors (``write``), opens them for search (``open`` -> ``Vectors``,
+``index.dense``) and, after a new version is published, frees what only the versions leaving the disk use
+(``retire``). ``check`` fails early, before anything is embedded, when the store cannot take a new version.
+Every method works from its arguments and the version folders on disk: none has to run before another.
+``index.build`` and ``index.load`` take the store; nothing else knows which one it is. Row ``i`` of a store's
+search is ``passages[i]`` of the version, as everywhere else in the index.
 
-``FaissStore`` keeps ``dense.faiss`` in the version folder. ``MilvusStore`` (``index.milvus_store``) keeps
-the vectors in a Milvus collection shared by every version and every replica; it needs the ``scale`` extra.
+BM25 is not a vector search: every version keeps its own ``bm25/`` model, and ``open_bm25`` gives the
+retriever over it, ranked by the store itself where the store has its own BM25 (Milvus on a real server).
+
+``FaissStore`` keeps ``dense.faiss`` in the version folder. ``MilvusStore`` (``index.milvus``) keeps the
+vectors in a Milvus collection shared by every version and every replica; it needs the ``scale`` extra.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
-from footnote.errors import InputError
+from footnote.errors import InputError, SettingError
 from footnote.index import dense
+from footnote.index.dense import Vectors
+from footnote.index.files import DENSE
 from footnote.index.lexical import BM25Retriever
+from footnote.index.manifest import Manifest
 from footnote.ingest.models import Passage
 
-if TYPE_CHECKING:
-    from footnote.index.manifest import Manifest
-
-DENSE = "dense.faiss"
 SCALE_EXTRA = "pip install 'footnote[scale]'"
-
-
-class Vectors(Protocol):
-    """One version's passage vectors, open for search."""
-
-    count: int
-    dim: int
-
-    def search_rows(self, vector: np.ndarray, k: int, ef_search: int | None = None) -> tuple[list[int], list[float]]:
-        """Rows and cosine scores of the ``k`` nearest passages, best first."""
-        ...
-
-    def bm25(self, model: Any, passages: Sequence[Passage]) -> BM25Retriever:
-        """The lexical retriever for this version (the store's own BM25 where it has one)."""
-        ...
 
 
 class VectorStore(Protocol):
     name: str  # what the manifest's dense.store says
 
-    def prepare(self, index_dir: Path, current: Manifest | None, say: Callable[[str], Any] | None = None) -> None:
-        """Before a build: check the store can take a new version of ``index_dir`` (``current``: its
-        current version's manifest), so a bad choice fails before anything is embedded."""
+    def check(self, index_dir: Path, say: Callable[[str], Any] | None = None) -> None:
+        """Before a build: raise when this store cannot take a new version of ``index_dir``, so a bad
+        choice fails before anything is embedded."""
         ...
 
     def write(self, index_dir: Path, folder: Path, passages: Sequence[Passage], vectors: np.ndarray,
@@ -62,12 +51,16 @@ class VectorStore(Protocol):
         """The vectors of a published version."""
         ...
 
+    def open_bm25(self, vectors: Vectors, model: Any, passages: Sequence[Passage]) -> BM25Retriever:
+        """The BM25 retriever of a version this store opened as ``vectors``, over its ``bm25/`` ``model``."""
+        ...
+
     def holds(self, manifest: Manifest) -> bool:
         """Whether the version with ``manifest`` already keeps its vectors here (nothing to move)."""
         ...
 
-    def retire(self, index_dir: Path, say: Callable[[str], Any] | None = None) -> None:
-        """After a publish: free what no version still on disk uses."""
+    def retire(self, index_dir: Path, keep: set[str], say: Callable[[str], Any] | None = None) -> None:
+        """After a publish, before the versions not in ``keep`` leave the disk: free what only they use."""
         ...
 
 
@@ -76,7 +69,7 @@ class FaissStore:
 
     name = "faiss"
 
-    def prepare(self, index_dir: Path, current: Manifest | None, say: Callable[[str], Any] | None = None) -> None:
+    def check(self, index_dir: Path, say: Callable[[str], Any] | None = None) -> None:
         """Nothing to check: the vectors go into the version folder."""
 
     def write(self, index_dir: Path, folder: Path, passages: Sequence[Passage], vectors: np.ndarray,
@@ -93,10 +86,13 @@ class FaissStore:
         return FaissVectors(faiss.read_index(str(folder / DENSE)),
                             int(manifest.dense.get("ef_search", dense.HNSW_EF_SEARCH)))
 
+    def open_bm25(self, vectors: Vectors, model: Any, passages: Sequence[Passage]) -> BM25Retriever:
+        return BM25Retriever(model, passages)
+
     def holds(self, manifest: Manifest) -> bool:
         return manifest.store == self.name
 
-    def retire(self, index_dir: Path, say: Callable[[str], Any] | None = None) -> None:
+    def retire(self, index_dir: Path, keep: set[str], say: Callable[[str], Any] | None = None) -> None:
         """Nothing: the vectors are a file of the version folder, deleted with it."""
 
 
@@ -134,15 +130,12 @@ class FaissVectors:
         pairs = [(int(r), float(s)) for r, s in zip(rows[0].tolist(), scores[0].tolist(), strict=True) if r >= 0]
         return [r for r, _ in pairs], [s for _, s in pairs]
 
-    def bm25(self, model: Any, passages: Sequence[Passage]) -> BM25Retriever:
-        return BM25Retriever(model, passages)
-
 
 StoreName = Literal["faiss", "milvus"]
 
 
 def choose_store(store: StoreName | None, milvus_uri: str | None) -> VectorStore | None:
-    """The store FOOTNOTE_STORE / FOOTNOTE_MILVUS_URI (or --store / --milvus-uri) name; None: keep the index's.
+    """The store the ``store`` and ``milvus_uri`` settings name; None: keep the index's.
 
     A Milvus URI alone means Milvus. Without pymilvus, Milvus is one line naming the ``scale`` extra.
     """
@@ -152,10 +145,10 @@ def choose_store(store: StoreName | None, milvus_uri: str | None) -> VectorStore
         return None
     if store == "faiss":
         if milvus_uri is not None:
-            raise InputError("--milvus-uri needs --store milvus")
+            raise SettingError("milvus_uri", "a Milvus URI is for the milvus store, not faiss")
         return FaissStore()
     if store != "milvus":
-        raise InputError(f"unknown store {store!r}: use faiss or milvus")
+        raise SettingError("store", f"unknown store {store!r}: use faiss or milvus")
     return milvus(milvus_uri)  # no URI: the one the index records
 
 
@@ -174,6 +167,6 @@ def milvus(uri: str | None, **options: Any) -> VectorStore:
         importlib.import_module("pymilvus")
     except ImportError:
         raise InputError(f"the Milvus store needs pymilvus: {SCALE_EXTRA}") from None
-    from footnote.index.milvus_store import MilvusStore
+    from footnote.index.milvus import MilvusStore
 
     return MilvusStore(uri, **options)

@@ -24,15 +24,20 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from footnote.errors import IndexBusy, InputError
+from footnote.errors import IndexBusy, SettingError
+from footnote.index.files import MANIFEST
 
 _VERSION = re.compile(r"^v(\d{6,})$")
 _BUILD = re.compile(r"^\.tmp-v\d{6,}-(\d+)$")
-MANIFEST = "manifest.json"
 
 
 def versions_dir(index_dir: Path) -> Path:
     return index_dir.parent / f"{index_dir.name}.versions"
+
+
+def is_version(name: str) -> bool:
+    """Whether ``name`` is a version folder's (``v000004``), not a build in progress or the lock."""
+    return _VERSION.match(name) is not None
 
 
 def uploads_dir(index_dir: Path) -> Path:
@@ -96,12 +101,13 @@ def adopt_plain_folder(index_dir: Path) -> None:
     if index_dir.is_symlink() or not index_dir.exists():
         return
     if not index_dir.is_dir():
-        raise InputError(f"{index_dir} exists and is not a folder; choose another --index")
+        raise SettingError("index_dir", f"{index_dir} exists and is not a folder; choose another")
     if not any(index_dir.iterdir()):
         index_dir.rmdir()
         return
     if not (index_dir / MANIFEST).is_file():
-        raise InputError(f"{index_dir} is a folder that Footnote did not make; remove it or choose another --index")
+        raise SettingError("index_dir", f"{index_dir} is a folder that Footnote did not make; remove it or choose "
+                                        "another")
     # A copied index: move it into the versions folder so it becomes the "previous" version.
     folder = versions_dir(index_dir)
     name = f"v{max(_numbers(folder), default=0) + 1:06d}"

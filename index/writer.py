@@ -1,10 +1,9 @@
-"""Writing one complete version folder (see ``index.store`` for the files) and reading back what an
-incremental update can reuse from the previous one."""
+"""Writing one complete version folder (its files: ``index.files``) and reading back what an incremental
+update can reuse from the previous one."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +11,16 @@ from typing import Any
 
 import numpy as np
 
-from footnote.index import store
+from footnote.index.files import (
+    BM25_DIR,
+    DOCUMENTS,
+    PASSAGE_VECTORS,
+    PASSAGES,
+    SENTENCE_OFFSETS,
+    SENTENCE_VECTORS,
+    read_jsonl,
+    write_jsonl,
+)
 from footnote.index.lexical import build_bm25, save_bm25
 from footnote.index.manifest import Manifest, read_manifest
 from footnote.index.text import dense_text, lexical_text
@@ -44,14 +52,14 @@ def read_previous(folder: Path, *, with_vectors: bool) -> Previous:
     manifest = read_manifest(folder)
     prev = Previous(folder, manifest)
     prev.entries = {e["source"]: e for e in manifest.documents}
-    prev.documents = {d.doc_id: d for d in map(Document.from_dict, store.read_jsonl(folder / store.DOCUMENTS))}
-    passages = [Passage.from_dict(r) for r in store.read_jsonl(folder / store.PASSAGES)]
+    prev.documents = {d.doc_id: d for d in map(Document.from_dict, read_jsonl(folder / DOCUMENTS))}
+    passages = [Passage.from_dict(r) for r in read_jsonl(folder / PASSAGES)]
     for p in passages:
         prev.passages.setdefault(p.doc_id, []).append(p)
     if with_vectors:
-        pv = np.load(folder / store.PASSAGE_VECTORS, allow_pickle=False, mmap_mode="r")
-        sv = np.load(folder / store.SENTENCE_VECTORS, allow_pickle=False, mmap_mode="r")
-        offsets = np.load(folder / store.SENTENCE_OFFSETS, allow_pickle=False)
+        pv = np.load(folder / PASSAGE_VECTORS, allow_pickle=False, mmap_mode="r")
+        sv = np.load(folder / SENTENCE_VECTORS, allow_pickle=False, mmap_mode="r")
+        offsets = np.load(folder / SENTENCE_OFFSETS, allow_pickle=False)
         if pv.shape[0] != len(passages) or offsets.shape != (len(passages) + 1,) or offsets[-1] != sv.shape[0]:
             raise ValueError("vector files do not match passages.jsonl")
         prev.passage_vectors, prev.sentence_vectors = pv, sv
@@ -104,24 +112,17 @@ def sentence_texts(documents: dict[str, Document], passages: Sequence[Passage]) 
     return texts, offsets
 
 
-def _write_jsonl(path: Path, rows: Sequence[dict[str, Any]]) -> None:
-    with path.open("w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False))
-            fh.write("\n")
-
-
 def write_version(folder: Path, manifest: Manifest, documents: Sequence[Document], passages: Sequence[Passage],
                   passage_vectors: np.ndarray, sentence_vectors: np.ndarray, sentence_offsets: np.ndarray,
                   vector_store: VectorStore, index_dir: Path, requested: str,
                   say: Callable[[str], Any]) -> Manifest:
     """Write every file of one version into ``folder``, the passage vectors through ``vector_store``;
     the manifest goes last, naming each file's size. Returns the manifest written."""
-    _write_jsonl(folder / store.DOCUMENTS, [d.to_dict() for d in documents])
-    _write_jsonl(folder / store.PASSAGES, [p.to_dict() for p in passages])
-    np.save(folder / store.PASSAGE_VECTORS, passage_vectors.astype(np.float32), allow_pickle=False)
-    np.save(folder / store.SENTENCE_VECTORS, sentence_vectors.astype(np.float32), allow_pickle=False)
-    np.save(folder / store.SENTENCE_OFFSETS, sentence_offsets.astype(np.int64), allow_pickle=False)
-    save_bm25(build_bm25([lexical_text(p) for p in passages]), folder / store.BM25_DIR)
+    write_jsonl(folder / DOCUMENTS, [d.to_dict() for d in documents])
+    write_jsonl(folder / PASSAGES, [p.to_dict() for p in passages])
+    np.save(folder / PASSAGE_VECTORS, passage_vectors.astype(np.float32), allow_pickle=False)
+    np.save(folder / SENTENCE_VECTORS, sentence_vectors.astype(np.float32), allow_pickle=False)
+    np.save(folder / SENTENCE_OFFSETS, sentence_offsets.astype(np.int64), allow_pickle=False)
+    save_bm25(build_bm25([lexical_text(p) for p in passages]), folder / BM25_DIR)
     dense = vector_store.write(index_dir, folder, passages, passage_vectors, manifest, requested, say)
     return manifest.replace(dense=dense).write(folder)

@@ -13,7 +13,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from footnote.errors import WritesRefused
-from footnote.index.store import Index
+from footnote.index.load import Index
 from footnote.service.answering.answerer import Answerer
 from footnote.service.jobs import JobRunner
 from footnote.service.state import IndexHolder

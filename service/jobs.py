@@ -31,7 +31,7 @@ from pydantic import BaseModel, Field
 
 from footnote.errors import FootnoteError, IndexBusy, IndexError_, NotFound, NothingIngested, ReadOnlyDocument
 from footnote.index import versions
-from footnote.index.build import file_sha256
+from footnote.index.embed import file_sha256
 from footnote.index.manifest import Manifest, read_manifest
 from footnote.service.names import NameBook
 from footnote.settings import Settings
@@ -162,7 +162,7 @@ class JobRunner:
 
         job = Job(id=secrets.token_hex(8), kind="upload", state="queued", created=_now(), files=[])
         with self._lock:
-            book = NameBook(self._entries(), self._active_files())
+            book = NameBook(self._entries(), [(f.stored_as, f.sha256) for f in self._active_files() if f.stored_as])
             staging = self._incoming(job.id)
             for raw_name, handle in files:
                 name = book.safe(raw_name)
@@ -324,8 +324,7 @@ class JobRunner:
         return [corpus] if corpus.exists() else []
 
     def _ingest(self, job: Job) -> UpdateReport:
-        from footnote.index.build import update_index
-        from footnote.index.vectors import choose_store
+        from footnote.index.build import update_from_settings
 
         def progress(stage: str, done: int, total: int) -> None:
             if stage == "parsing":
@@ -336,11 +335,8 @@ class JobRunner:
         waited = 0.0
         while True:
             try:
-                s = self.settings
-                return update_index(
-                    [*self._sources(), self.uploads], self.index_dir, chunk_tokens=s.chunk_tokens,
-                    overlap=s.chunk_overlap, model_path=s.model_path, embed_batch_size=s.embed_batch_size,
-                    dense_kind=s.dense_index, store=choose_store(s.store, s.milvus_uri),
+                return update_from_settings(
+                    [*self._sources(), self.uploads], self.settings, index_dir=self.index_dir,
                     echo=lambda line: log.info("ingest job %s: %s", job.id, line), on_progress=progress)
             except IndexBusy:
                 if waited >= BUSY_WAIT_SECONDS:

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from footnote.service.jobs import FileResult
+from typing import Any
 
 MAX_STEM = 100
 _UNSAFE = re.compile(r"[^\w.\- ]+")
@@ -33,16 +31,21 @@ def safe_name(raw: str) -> str:
 
 
 class NameBook:
-    """What is taken: files in the index and in queued jobs, their document ids and contents."""
+    """What is taken: files in the index and in queued jobs, their document ids and contents.
 
-    def __init__(self, entries: list[dict[str, Any]], active: list[FileResult]) -> None:
+    ``entries``: the manifest's documents; ``staged``: (name in the uploads folder, sha256 or None) of each
+    file a queued job will add.
+    """
+
+    def __init__(self, entries: list[dict[str, Any]], staged: Iterable[tuple[str, str | None]]) -> None:
         from footnote.ingest.documents import slug
 
+        staged = list(staged)
         self._slug = slug
-        self.names: set[str] = {str(e["path"]) for e in entries} | {f.stored_as for f in active if f.stored_as}
+        self.names: set[str] = {str(e["path"]) for e in entries} | {name for name, _ in staged}
         self.ids: set[str] = {str(e["doc_id"]) for e in entries} | {slug(n) for n in self.names}
         self.contents: dict[str, str] = {str(e["sha256"]): str(e["path"]) for e in entries}
-        self.contents.update({f.sha256: f.stored_as for f in active if f.sha256 and f.stored_as})
+        self.contents.update({sha: name for name, sha in staged if sha})
 
     def safe(self, raw: str) -> str:
         return safe_name(raw)

@@ -18,7 +18,7 @@ from footnote.service.answering.answerer import Answerer, AnswerSettings
 if TYPE_CHECKING:
     from footnote.index.embed import Embedder, QueryRuntime
     from footnote.index.hybrid import FusionParams
-    from footnote.index.store import Index
+    from footnote.index.load import Index
     from footnote.index.vectors import VectorStore
 
 log = logging.getLogger("footnote.service")
@@ -72,7 +72,7 @@ class IndexHolder:
 
     def _refresh(self) -> bool:
         from footnote.index.embed import get_embedder
-        from footnote.index.store import current_version, load
+        from footnote.index.load import current_version, load
 
         version = current_version(self.index_dir)
         if version is not None and version == self._version and self._answerer is not None:

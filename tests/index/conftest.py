@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import ARTICLE, REPORT
 
 if TYPE_CHECKING:
-    from footnote.index.store import Index
+    from footnote.index.load import Index
 
 
 @pytest.fixture
@@ -27,6 +27,6 @@ def docs(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def corpus(corpus_index: Path) -> Index:
     """The session index, loaded once (read-only)."""
-    from footnote.index.store import load
+    from footnote.index.load import load
 
     return load(corpus_index)

@@ -11,9 +11,9 @@ import pytest
 from footnote.errors import InputError, NothingIngested
 from footnote.index import versions
 from footnote.index.build import update_index
-from footnote.index.store import current_version, load
+from footnote.index.load import current_version, load
 from tests.conftest import ARTICLE, REPORT
-from tests.index.fakes import CountingEmbedder
+from tests.index.fakes import CountingEmbedder, HashingEmbedder
 
 
 def _update(docs: Path | list[Path], index_dir: Path, embedder=None, lines=None, **kw):
@@ -181,3 +181,16 @@ def test_a_foreign_folder_is_not_overwritten(docs: Path, tmp_path: Path) -> None
     with pytest.raises(InputError, match="a folder that Footnote did not make"):
         _update(docs, foreign)
     assert (foreign / "notes.txt").read_text() == "keep me"
+
+
+def test_update_from_settings_builds_with_every_setting(docs: Path, tmp_path: Path) -> None:
+    from footnote.index.build import update_from_settings
+    from footnote.settings import Settings
+
+    settings = Settings(index_dir=tmp_path / "index", chunk_tokens=96, chunk_overlap=1, dense_index="hnsw",
+                        store="faiss")
+    report = update_from_settings([docs], settings, embedder=HashingEmbedder())
+    manifest = load(settings.index_dir, embedder=HashingEmbedder()).manifest
+    assert report.version == manifest.version == "v000001"
+    assert (manifest.chunking["chunk_tokens"], manifest.chunking["overlap"]) == (96, 1)
+    assert (manifest.store, manifest.dense["kind"], manifest.dense["requested"]) == ("faiss", "hnsw", "hnsw")

@@ -13,7 +13,7 @@ import pytest
 
 from footnote.index import versions, writer
 from footnote.index.build import update_index
-from footnote.index.store import load
+from footnote.index.load import load
 from tests.conftest import ARTICLE, ROOT
 from tests.index.fakes import CountingEmbedder, HashingEmbedder
 

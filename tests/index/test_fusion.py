@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from footnote.index.build import update_index
 from footnote.index.fit import MAX_HELD, SAMPLE, _pseudo_queries, fit_fusion, needs_refit, reembed_budget
 from footnote.index.hybrid import FusionParams, fuse, fusion_from_settings, pinned
-from footnote.index.store import load
+from footnote.index.load import load
 
 # Georgian letters: all-MiniLM-L6-v2's English word pieces turn them into [UNK]s, so its vectors say nothing.
 LETTERS = "აბგდევზთიკლმნოპჟრსტუფქღყშჩცძწჭხჯჰ"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from footnote.index import versions
 from footnote.index.build import update_index
-from footnote.index.store import load
+from footnote.index.load import load
 from tests.conftest import ARTICLE, ROOT
 from tests.index.fakes import HashingEmbedder
 from tests.index.test_crash import KILLER

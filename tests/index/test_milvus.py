@@ -19,11 +19,14 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from footnote.index import milvus_store
 from footnote.index.build import update_index
+from footnote.index.files import MILVUS_KEYS
+from footnote.index.load import Index, load
 from footnote.index.manifest import read_manifest
-from footnote.index.milvus_store import MilvusStore
-from footnote.index.store import Index, load
+from footnote.index.milvus import MilvusStore
+from footnote.index.milvus.connect import client, release
+from footnote.index.milvus.keys import read_keys
+from footnote.index.milvus.search import MilvusBM25Retriever, MilvusVectors
 from footnote.index.vectors import FaissStore
 from tests.conftest import CORPUS, ROOT
 
@@ -78,9 +81,9 @@ def test_finds_the_passage_in_both_stores(index, mode: str, question: str, phras
 
 def test_the_milvus_index_keeps_vectors_in_milvus(lite_dir: Path) -> None:
     idx = load(lite_dir)
-    assert isinstance(idx.vectors, milvus_store.MilvusVectors)
+    assert isinstance(idx.vectors, MilvusVectors)
     assert not (idx.folder / "dense.faiss").exists()
-    assert (idx.folder / milvus_store.KEYS).is_file()
+    assert (idx.folder / MILVUS_KEYS).is_file()
     dense = idx.manifest.dense
     assert (dense["store"], dense["index_type"], dense["lexical"]) == ("milvus", "FLAT", "local")
     assert dense["server"].startswith("milvus_lite")
@@ -131,7 +134,7 @@ def test_milvus_bm25_ranks_and_scores_like_bm25s(corpus, tmp_path: Path) -> None
     idx = load(folder)
     assert idx.manifest.dense["lexical"] == "milvus"
     bm25 = idx.retriever("bm25")
-    assert isinstance(bm25, milvus_store.MilvusBM25Retriever)
+    assert isinstance(bm25, MilvusBM25Retriever)
     for q in ANSWER_QUESTIONS + [p.text.split(".")[0] for p in corpus.passages] + ["", "the of and"]:
         want, got = corpus.retriever("bm25").search(q, 10), bm25.search(q, 10)
         assert [h.passage.id for h in got] == [h.passage.id for h in want], q
@@ -156,7 +159,7 @@ def _write(folder: Path, files: dict[str, str]) -> None:
 
 
 def _count(uri: str, collection: str) -> int:
-    rows = milvus_store.client(uri).query(collection, filter="", output_fields=["count(*)"])
+    rows = client(uri).query(collection, filter="", output_fields=["count(*)"])
     return int(rows[0]["count(*)"])
 
 
@@ -195,11 +198,11 @@ def test_update_and_delete_on_milvus(tmp_path: Path) -> None:
     # v1 left the disk, so its vectors (gamma, the old beta) left Milvus.
     assert _count(uri, collection) == len(k2 | k3)
     gone = k1 - k2 - k3
-    assert gone and not milvus_store.client(uri).get(collection, ids=sorted(gone))
+    assert gone and not client(uri).get(collection, ids=sorted(gone))
 
 
 def _keys_of(idx: Index) -> set[str]:
-    return set(milvus_store.read_keys(idx.folder))
+    return set(read_keys(idx.folder))
 
 
 def test_leftovers_of_a_crashed_run_are_reconciled(tmp_path: Path) -> None:
@@ -210,13 +213,13 @@ def test_leftovers_of_a_crashed_run_are_reconciled(tmp_path: Path) -> None:
     collection = idx.manifest.dense["collection"]
     stray = {"id": "f" * 32, "passage_id": "ghost-0000", "doc_id": "ghost",
              "vector": idx.embed_query("vaccine trial volunteers").tolist()}
-    milvus_store.client(uri).insert(collection, [stray])  # what a run killed before publishing leaves
+    client(uri).insert(collection, [stray])  # what a run killed before publishing leaves
     assert load(ix).retriever("dense").search("vaccine trial volunteers", 1)[0].passage.doc_id == "gamma"
     lines: list[str] = []
     (docs / "beta.md").write_text("# Beta\n\nThe beta telescope is closed.\n", encoding="utf-8")
     update_index([docs], ix, echo=lines.append)
     assert any("reconciling" in line for line in lines)
-    assert not milvus_store.client(uri).get(collection, ids=["f" * 32])
+    assert not client(uri).get(collection, ids=["f" * 32])
 
 
 def test_switching_stores_both_ways(tmp_path: Path) -> None:
@@ -230,14 +233,14 @@ def test_switching_stores_both_ways(tmp_path: Path) -> None:
     assert update_index([docs], ix).up_to_date
     back = update_index([docs], ix, store=FaissStore())
     assert back.embedded_passages == 0 and (load(ix).folder / "dense.faiss").is_file()
-    assert collection in milvus_store.client(uri).list_collections()  # the previous version still uses it
+    assert collection in client(uri).list_collections()  # the previous version still uses it
     (docs / "beta.md").unlink()
     update_index([docs], ix, store=MilvusStore(uri))  # back again, the FAISS-era version retires
     update_index([docs], ix, store=FaissStore())
     (docs / "alpha.md").unlink()
     update_index([docs], ix, store=MilvusStore(uri))
     # Only the newest collection version is named by a kept version: the store never grows without bound.
-    assert milvus_store.client(uri).list_collections() == [collection]
+    assert client(uri).list_collections() == [collection]
 
 
 def test_store_errors_are_one_line(lite_dir: Path, tmp_path: Path) -> None:
@@ -246,13 +249,13 @@ def test_store_errors_are_one_line(lite_dir: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(main, ["search", "IBM", "--index", str(lite_dir), "--store", "faiss"])
     assert result.exit_code == 2
-    assert result.output.strip() == (f"error: the index at {lite_dir} keeps its vectors in milvus, not faiss; "
-                                     f"re-run `footnote ingest --store faiss` to move them")
+    assert result.output.strip() == (f"error: --store: the index at {lite_dir} keeps its vectors in milvus, not "
+                                     f"faiss; run `footnote ingest` with this setting to move them")
     result = runner.invoke(main, ["ingest", str(CORPUS), "--index", str(tmp_path / "ix"), "--store", "milvus"])
     assert result.exit_code == 2
-    assert "error: --store milvus needs --milvus-uri" in result.output
+    assert "error: --milvus-uri: the milvus store needs one: a .db file for Milvus Lite" in result.output
     result = runner.invoke(main, ["ingest", str(CORPUS), "--index", str(tmp_path / "ix"), "--milvus-uri", "x.txt"])
-    assert "a local Milvus Lite file must end in .db" in result.output
+    assert "error: --milvus-uri: x.txt: a local Milvus Lite file must end in .db" in result.output
 
 
 def test_a_lite_file_belongs_to_one_process(lite_dir: Path) -> None:
@@ -294,7 +297,7 @@ def milvus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 time.sleep(0.2)
         yield uri
     finally:
-        milvus_store.release(uri)
+        release(uri)
         proc.terminate()
         proc.wait(timeout=30)
 
@@ -331,5 +334,5 @@ def test_ask_and_eval_search_the_store_the_settings_name(lite_dir: Path, monkeyp
     monkeypatch.delenv("FOOTNOTE_MILVUS_URI")
     result = CliRunner().invoke(main, ["eval", "--modes", "bm25", "--index", str(lite_dir)])
     assert result.exit_code == 2
-    assert result.output == (f"error: the index at {lite_dir} keeps its vectors in milvus, not faiss; "
-                             f"re-run `footnote ingest --store faiss` to move them\n")
+    assert result.output == (f"error: FOOTNOTE_STORE: the index at {lite_dir} keeps its vectors in milvus, not "
+                             f"faiss; run `footnote ingest` with this setting to move them\n")

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from footnote.errors import InputError
+from footnote.index.load import load
 from footnote.index.ray_embed import check_address, embed_with_ray
-from footnote.index.store import load
 from tests.conftest import CORPUS
 
 # Ray Data's own DataContext warns about its deprecated fields on every dataset; not ours to fix.
@@ -67,7 +67,7 @@ def test_addresses(address: str) -> None:
 
 
 def test_a_path_swallowed_by_ray_is_named() -> None:
-    with pytest.raises(InputError, match=r"--ray 'docs/' is not a Ray address"):
+    with pytest.raises(InputError, match=r"^FOOTNOTE_RAY_ADDRESS: 'docs/' is not a Ray address"):
         check_address("docs/")
 
 
@@ -79,4 +79,18 @@ def test_the_cli_refuses_it_before_doing_anything(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["ingest", str(CORPUS), "--ray", "docs/", "--index", str(tmp_path / "ix")])
     assert result.exit_code == 2
     assert "Invalid value for '--ray': 'docs/' is not a Ray address" in result.output
+    assert not (tmp_path / "ix").exists()
+
+
+def test_an_address_from_the_environment_is_named_as_such(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from footnote.cli import main
+
+    monkeypatch.setenv("FOOTNOTE_RAY_ADDRESS", "docs/")
+    result = CliRunner().invoke(main, ["ingest", str(CORPUS), "--index", str(tmp_path / "ix")])
+    assert (result.exit_code, result.output) == (
+        2, "error: FOOTNOTE_RAY_ADDRESS: 'docs/' is not a Ray address (local, auto, ray://host:10001 or "
+           "host:6379)\n")
     assert not (tmp_path / "ix").exists()

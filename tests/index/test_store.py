@@ -10,7 +10,7 @@ import pytest
 
 from footnote.errors import IndexIncompatible, IndexMissing, InputError
 from footnote.index import versions
-from footnote.index.store import current_version, load
+from footnote.index.load import current_version, load
 
 
 @pytest.fixture

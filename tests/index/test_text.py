@@ -9,7 +9,7 @@ import pytest
 
 from footnote.errors import InputError
 from footnote.index.hits import Mode
-from footnote.index.store import load
+from footnote.index.load import load
 from footnote.index.text import analyzer
 from footnote.service.answering.question import question_analyzer
 

@@ -18,7 +18,7 @@ NO_MILVUS = "error: the Milvus store needs pymilvus: pip install 'footnote[scale
 def test_the_settings_name_the_store() -> None:
     assert choose_store(None, None) is None  # the index's own
     assert isinstance(choose_store("faiss", None), FaissStore)
-    with pytest.raises(InputError, match=r"^--milvus-uri needs --store milvus$"):
+    with pytest.raises(InputError, match=r"^FOOTNOTE_MILVUS_URI: a Milvus URI is for the milvus store, not faiss$"):
         choose_store("faiss", "x.db")
 
 
@@ -40,5 +40,5 @@ def test_ask_and_eval_honour_the_store_setting(command: list[str], corpus_index:
     monkeypatch.setenv("FOOTNOTE_STORE", "milvus")
     result = CliRunner().invoke(main, [*command, "--index", str(corpus_index)])
     assert result.exit_code == 2
-    assert result.output == (f"error: the index at {corpus_index} keeps its vectors in faiss, not milvus; "
-                             f"re-run `footnote ingest --store milvus` to move them\n")
+    assert result.output == (f"error: FOOTNOTE_STORE: the index at {corpus_index} keeps its vectors in faiss, "
+                             f"not milvus; run `footnote ingest` with this setting to move them\n")

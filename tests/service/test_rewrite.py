@@ -68,7 +68,7 @@ def test_and_before_a_whole_question_is_not_a_topic(answerer: Answerer) -> None:
 
 
 def test_a_noun_pointed_at_is_offered_the_referents_it_names(corpus_index: Path) -> None:
-    from footnote.index.store import load
+    from footnote.index.load import load
     from footnote.service.answering.rewrite import candidates
 
     index = load(corpus_index)
@@ -101,7 +101,7 @@ def test_quantity_questions_need_a_quantity() -> None:
 
 
 def test_follow_up_similarities_go_through_the_query_cache(corpus_index: Path) -> None:
-    from footnote.index.store import load
+    from footnote.index.load import load
     from tests.index.fakes import CountingEmbedder
 
     embedder = CountingEmbedder()

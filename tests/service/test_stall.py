@@ -55,7 +55,7 @@ def served(corpus_index: Path, serve_log: Path) -> Iterator[str]:
 
 
 def test_the_server_says_what_it_serves_and_how_it_embeds(served: str, serve_log: Path, corpus_index: Path) -> None:
-    from footnote.index.store import current_version
+    from footnote.index.load import current_version
 
     lines = serve_log.read_text("utf-8").splitlines()
     assert "INFO:     queries are embedded on onnx" in lines

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from footnote.index.build import update_index
-from footnote.index.store import current_version
+from footnote.index.load import current_version
 from tests.conftest import ROOT
 from tests.service.upload_helpers import filler, small_corpus, wait_job
 

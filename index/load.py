@@ -1,23 +1,11 @@
-"""Reading an index folder: ``load(index_dir) -> Index``, and the names of the files in it.
+"""Reading an index: ``load(index_dir) -> Index``, the current version with its retrievers.
 
-One version folder holds (row ``i`` of every array, of the vector store and of the BM25 matrix is
-``passages[i]``, the ``i``-th line of ``passages.jsonl``; nothing else maps rows to passages)::
-
-    manifest.json          index.manifest.Manifest: format, model and its weights sha256, chunking, documents,
-                           counts, the vector store's section (dense), file sizes
-    documents.jsonl        one Document per line (Document.to_dict())
-    passages.jsonl         one Passage per line (Passage.to_dict()), in row order
-    dense.faiss            FaissStore: the passage vectors' FAISS index (IndexFlatIP or IndexHNSWFlat), or
-    milvus_keys.npy        MilvusStore: row i's key in the Milvus collection (index.milvus_store)
-    passage_vectors.npy    float32 (passages, dim), unit rows; reused by incremental updates
-    sentence_vectors.npy   float32 (sentences, dim), unit rows, passage by passage, sentence by sentence
-    sentence_offsets.npy   int64 (passages + 1): passage i's sentences are rows offsets[i]:offsets[i+1]
-    bm25/                  bm25s.BM25.save() output (numpy arrays + JSON, no pickles)
+The files of a version folder are ``index.files``'s; the vector store that holds the passage vectors is the one
+the manifest names (``index.vectors``), or the one given.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,40 +13,30 @@ from typing import Any
 
 import numpy as np
 
-from footnote.errors import IndexIncompatible, IndexMissing, InputError, NotFound
+from footnote.errors import IndexIncompatible, IndexMissing, InputError, NotFound, SettingError
 from footnote.index import versions
-from footnote.index.dense import DenseRetriever
+from footnote.index.dense import DenseRetriever, Vectors
 from footnote.index.embed import Embedder, expected_model_sha256, get_embedder
+from footnote.index.files import BM25_DIR, DOCUMENTS, PASSAGES, SENTENCE_OFFSETS, SENTENCE_VECTORS, read_jsonl
 from footnote.index.hits import Hit, Mode, Retriever
 from footnote.index.hybrid import FusionParams, HybridRetriever
 from footnote.index.kept import Kept
 from footnote.index.lexical import BM25Retriever, load_bm25
 from footnote.index.manifest import Manifest, read_manifest, rerun
-from footnote.index.vectors import Vectors, VectorStore, store_for
+from footnote.index.vectors import VectorStore, store_for
 from footnote.ingest.models import Document, Passage
 
-DOCUMENTS = "documents.jsonl"
-PASSAGES = "passages.jsonl"
-PASSAGE_VECTORS = "passage_vectors.npy"
-SENTENCE_VECTORS = "sentence_vectors.npy"
-SENTENCE_OFFSETS = "sentence_offsets.npy"
-BM25_DIR = "bm25"
 __all__ = ["Hit", "Index", "Mode", "IndexIncompatible", "IndexMissing", "current_version", "load"]
 
 current_version = versions.current_version
 QUERY_CACHE = 256
 
 
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    with path.open(encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
-
-
 class Index:
     """One loaded index version: documents, passages, vectors and the three retrievers over them."""
 
     def __init__(self, folder: Path, manifest: Manifest, documents: dict[str, Document],
-                 passages: list[Passage], vectors: Vectors, bm25_model: Any, sentence_vectors: np.ndarray,
+                 passages: list[Passage], vectors: Vectors, bm25: BM25Retriever, sentence_vectors: np.ndarray,
                  sentence_offsets: np.ndarray, embedder: Embedder | None = None,
                  model_path: str | Path | None = None) -> None:
         self.folder = folder
@@ -67,7 +45,7 @@ class Index:
         self.documents = documents
         self.passages = passages
         self.vectors = vectors
-        self.bm25_model = bm25_model
+        self.bm25 = bm25
         self._sentence_vectors = sentence_vectors
         self._sentence_offsets = sentence_offsets
         self._row = {p.id: i for i, p in enumerate(passages)}
@@ -141,11 +119,11 @@ class Index:
 
     def idf(self, term: str) -> float:
         """BM25's inverse document frequency of an analyzed term (``index.text.analyzer``); unseen: the most."""
-        return self._bm25().idf(term)
+        return self.bm25.idf(term)
 
     def known(self, term: str) -> bool:
         """True when some passage contains the analyzed term."""
-        return self._bm25().df(term) > 0
+        return self.bm25.df(term) > 0
 
     @property
     def has_sentence_vectors(self) -> bool:
@@ -196,21 +174,13 @@ class Index:
         if mode is Mode.DENSE:
             made = DenseRetriever(self.vectors, self.passages, self.embed_query, ef_search=ef_search)
         elif mode is Mode.BM25:
-            made = self._bm25()
+            made = self.bm25
         else:
             made = HybridRetriever(DenseRetriever(self.vectors, self.passages, self.embed_query,
-                                                  ef_search=ef_search), self._bm25(), fusion or self.fusion,
+                                                  ef_search=ef_search), self.bm25, fusion or self.fusion,
                                    self.best_sentence_scores if self.has_sentence_vectors else None)
         if default:
             self._retrievers[mode] = made
-        return made
-
-    def _bm25(self) -> BM25Retriever:
-        cached = self._retrievers.get(Mode.BM25)
-        if isinstance(cached, BM25Retriever):
-            return cached
-        made = self.vectors.bm25(self.bm25_model, self.passages)
-        self._retrievers[Mode.BM25] = made
         return made
 
 
@@ -244,8 +214,8 @@ def _load_folder(folder: Path, index_dir: Path, embedder: Embedder | None, model
                  store: VectorStore | None) -> Index:
     manifest = read_manifest(folder, index_dir)
     if store is not None and store.name != manifest.store:
-        raise InputError(f"the index at {index_dir} keeps its vectors in {manifest.store}, not {store.name}; "
-                         f"re-run `footnote ingest --store {store.name}` to move them")
+        raise SettingError("store", f"the index at {index_dir} keeps its vectors in {manifest.store}, not "
+                                    f"{store.name}; run `footnote ingest` with this setting to move them")
     model = manifest.model
     if embedder is not None:
         expected = embedder.sha256
@@ -261,7 +231,8 @@ def _load_folder(folder: Path, index_dir: Path, embedder: Embedder | None, model
     try:
         documents = {d.doc_id: d for d in map(Document.from_dict, read_jsonl(folder / DOCUMENTS))}
         passages = [Passage.from_dict(row) for row in read_jsonl(folder / PASSAGES)]
-        vectors = (store or store_for(manifest)).open(folder, manifest)
+        store = store or store_for(manifest)
+        vectors = store.open(folder, manifest)
         bm25_model = load_bm25(folder / BM25_DIR)
         offsets = np.load(folder / SENTENCE_OFFSETS, allow_pickle=False)
         # Memory-mapped: the answer step touches a few rows per request; pages load on demand.
@@ -284,5 +255,5 @@ def _load_folder(folder: Path, index_dir: Path, embedder: Embedder | None, model
         problems.append("sentence vectors do not match the passages")
     if problems:
         raise rerun(index_dir, "is damaged: " + "; ".join(problems))
-    return Index(folder, manifest, documents, passages, vectors, bm25_model, sentence_vectors, offsets,
-                 embedder, model_path)
+    bm25 = store.open_bm25(vectors, bm25_model, passages)
+    return Index(folder, manifest, documents, passages, vectors, bm25, sentence_vectors, offsets, embedder, model_path)
