@@ -9,9 +9,9 @@ Every figure is given on all queries and on two halves (queries shuffled with se
 half the hand-chosen settings of ``index/fit.py`` (SHRINK, and best-sentence scoring) were picked on, for the
 shipped eval; ``test`` is held out. The fitted weights themselves use no labels. BEIR indexes are built
 without sentence vectors, as ``footnote eval --beir`` builds them, so best-sentence scoring plays no part
-there. Fitting cost: ``benchmarks/bench_fit.py`` (fresh ``footnote ingest`` runs of the default corpus with
-the fit, the fit as first shipped, and none); query latency: p50 of the hybrid search, before
-and now, on the same queries in one process.
+there. Fitting cost: ``benchmarks/bench_fit.py`` (fresh ``footnote ingest`` runs of the default corpus, the
+fit's own time as ingest prints it); query latency: p50 of the hybrid search, before and now, on the same
+queries in one process.
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ def shipped(work: Path) -> dict[str, Any]:
     questions = load_sets([])
     now = evaluate_index(index, questions, modes=("hybrid", "dense", "bm25"), answers=True)
     before = evaluate_index(index, questions, modes=("hybrid",), fusion=FusionParams(), answers=True)
-    # The same fitted weights with best-sentence scoring on (off by default, README says why).
+    # The same fitted weights with best-sentence scoring on (off by default, docs/benchmarks.md says why).
     whole = evaluate_index(index, questions, modes=("hybrid",), fusion=replace(index.fusion, sentences=True),
                            answers=False)
     records = {"now": {r["id"]: r for r in now["questions"]}, "before": {r["id"]: r for r in before["questions"]},
@@ -162,7 +162,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "footnote-fusion")
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results" / "fusion.json")
     parser.add_argument("--no-ingest-cost", action="store_true", help="skip bench_fit.py's fresh ingests")
-    parser.add_argument("--markdown", action="store_true", help="print the README table")
+    parser.add_argument("--markdown", action="store_true", help="print the tables of docs/benchmarks.md")
     args = parser.parse_args()
 
     result: dict[str, Any] = {"beir": {}}

@@ -12,7 +12,7 @@ query embedding is the slow part), then fused offline exactly as ``footnote eval
 20th/50th/100th/1000th score (50: Footnote's), z-score over the top 50 or 1000, theoretical bounds
 (cosine as is, BM25 over its best score); RRF with k0 in 1, 10, 30, 60, 100 and dense weight 0.5 to 0.9.
 The best row is chosen on all queries, so it is an upper bound, not a figure any label-free fit could claim;
-the dev/test halves (seed 0, as bench_fusion.py splits them) show how much of it is noise.
+the dev/test halves (``halves.py``, as bench_fusion.py splits them) show how much of it is noise.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from halves import halves  # benchmarks/halves.py, next to this script
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -142,10 +142,7 @@ def oracle(name: str, data_dir: Path, work: Path) -> dict[str, Any]:
     lists, docs, data, fusion = cached_lists(name, data_dir, work)
     qrels = {q: g for q, g in data.qrels.items() if q in lists}
     doc_ids = {f"d{i:07d}": beir_id for i, beir_id in enumerate(data.corpus)}
-    shuffled = sorted(qrels)
-    random.Random(0).shuffle(shuffled)
-    dev = set(shuffled[: len(shuffled) // 2])
-    splits = {"all": set(qrels), "dev": dev, "test": set(qrels) - dev}
+    splits = halves(list(qrels))
     fitted_w = fusion["dense_weight"] / max(fusion["dense_weight"] + fusion["bm25_weight"], 1e-12)
     rows = {"bm25": convex(as_is, as_is, 0.0), "dense": convex(as_is, as_is, 1.0),
             "fitted": convex(minmax(50), minmax(50), fitted_w), **rankers()}

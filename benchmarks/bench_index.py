@@ -3,9 +3,9 @@
     .venv/bin/python benchmarks/bench_index.py            # full run (~10 min on 2 cores)
     .venv/bin/python benchmarks/bench_index.py --quick    # 10k passages and 100k vectors only (~1 min)
 
-Writes ``bench-results/index-<timestamp>.json`` and prints a Markdown table for the README.
+Writes ``bench-results/index-<timestamp>.json`` and prints a Markdown table for docs/benchmarks.md (Index).
 
-What is real and what is synthetic (said in the README too):
+What is real and what is synthetic (said in docs/benchmarks.md too):
 
 - Embedding throughput and the end-to-end ``update_index`` on ``corpus/`` use the real model.
 - The 10k/100k corpora are made from the real corpus: each synthetic passage is 3-6 real sentences in a
@@ -38,6 +38,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from footnote.eval.metrics import percentile  # noqa: E402
 from footnote.index.dense import HNSW_EF_CONSTRUCTION, HNSW_M  # noqa: E402
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -76,10 +77,6 @@ def rss_mb() -> float:
     return float("nan")
 
 
-def pct(values: list[float], q: float) -> float:
-    return float(np.percentile(np.asarray(values) * 1e3, q))
-
-
 def timed(fn, *args, **kwargs) -> tuple[Any, float]:
     t = time.perf_counter()
     out = fn(*args, **kwargs)
@@ -94,8 +91,9 @@ def latency(fn, inputs: list[Any], repeat: int) -> dict[str, float]:
         for x in inputs:
             t = time.perf_counter()
             fn(x)
-            samples.append(time.perf_counter() - t)
-    return {"p50_ms": round(pct(samples, 50), 3), "p95_ms": round(pct(samples, 95), 3), "n": len(samples)}
+            samples.append((time.perf_counter() - t) * 1e3)
+    return {"p50_ms": round(percentile(samples, 50), 3), "p95_ms": round(percentile(samples, 95), 3),
+            "n": len(samples)}
 
 
 def real_corpus(embedder: Any) -> dict[str, Any]:

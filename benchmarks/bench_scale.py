@@ -14,11 +14,14 @@ vector store, bounds ingest.
     .venv/bin/python benchmarks/bench_scale.py                       # 10k, 100k, 1M (~15 min here)
     .venv/bin/python benchmarks/bench_scale.py --sizes 10k,100k      # a subset
     .venv/bin/python benchmarks/bench_scale.py --stores faiss --queries 500
+    .venv/bin/python benchmarks/bench_scale.py --plot docs/scale.svg              # also redraw the figure
+    .venv/bin/python benchmarks/bench_scale.py --plot-only --plot docs/scale.svg  # from bench-results/scale.json
 
 Milvus Lite above 100k runs with a FLAT index (its per-segment HNSW builds would take ~30 min at 1M here;
-its per-query cost is linear in the corpus either way, see README).
+its per-query cost is linear in the corpus either way, see docs/scaling.md).
 
-Results are printed, written to bench-results/scale.json, and plotted to docs/scale.svg.
+Results are printed and written to bench-results/scale.json. The figure is drawn only when ``--plot PATH``
+names where (docs/scale.svg is the one docs/scaling.md shows), so a run leaves the committed figure alone.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from footnote.eval.metrics import percentile  # noqa: E402
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -56,11 +61,6 @@ def parse_size(text: str) -> int:
 
 def label(n: int) -> str:
     return f"{n // 1_000_000}M" if n % 1_000_000 == 0 else f"{n // 1_000}k" if n % 1_000 == 0 else str(n)
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
 
 
 def synthetic(n: int, seed: int = 0, centres: int = 4096, spread: float = 0.35) -> np.ndarray:
@@ -299,9 +299,11 @@ def main() -> None:
     ap.add_argument("--embed-sample", type=int, default=512, help="texts to embed for throughput (0: skip)")
     ap.add_argument("--no-bm25", action="store_true", help="skip the BM25 latency measurement")
     ap.add_argument("--out", type=Path, default=ROOT / "bench-results" / "scale.json")
-    ap.add_argument("--plot", type=Path, default=ROOT / "docs" / "scale.svg")
-    ap.add_argument("--plot-only", action="store_true", help="redraw the plot from --out, measure nothing")
+    ap.add_argument("--plot", type=Path, default=None, help="also draw the results to this file (.svg, .png)")
+    ap.add_argument("--plot-only", action="store_true", help="redraw --plot from --out, measure nothing")
     args = ap.parse_args()
+    if args.plot_only and args.plot is None:
+        ap.error("--plot-only needs --plot PATH")
     if args.plot_only:
         saved = json.loads(args.out.read_text())
         plot(saved["results"], saved["embedding"], args.plot)
@@ -378,7 +380,8 @@ def main() -> None:
     args.out.write_text(json.dumps({"embedding": embed, "results": results, "seconds": total,
                                     "cpus": os.cpu_count(), "load_avg": os.getloadavg()}, indent=2) + "\n")
     print(f"results: {args.out}")
-    plot(results, embed, args.plot)
+    if args.plot is not None:
+        plot(results, embed, args.plot)
 
 
 if __name__ == "__main__":

@@ -27,10 +27,11 @@ from footnote.errors import InputError
 
 DEFAULT_SET = Path(__file__).resolve().parent / "sets" / "default.jsonl"
 # 80 more questions on the same two documents, written blind: by people who had never seen the reader's answers
-# (README, Evals). Nothing is fitted on them, so both halves are unseen; the quality guard checks them too.
+# (docs/evaluation.md). Nothing is fitted on them, so both halves are unseen; the quality guard checks them too.
 BLIND_SET = DEFAULT_SET.with_name("blind.jsonl")
 # 56 follow-up conversations written the same way, in two batches: the first (ids "fu2-") showed how follow-ups
-# failed and the rewrite was fixed on it; the second ("fu3-") was written afterwards and measured once (README).
+# failed and the rewrite was fixed on it; the second ("fu3-") was written afterwards and measured once
+# (docs/reader.md, Follow-ups).
 BLIND_FOLLOWUPS = DEFAULT_SET.with_name("blind-followups.jsonl")
 # 450 questions on 30 documents of another kind (Wikipedia abstracts grouped by topic, eval/sets/wiki-topics/),
 # split by document and fitted on by neither side; asked with `footnote eval WIKI_SET --corpus WIKI_DOCS`.
@@ -38,7 +39,7 @@ WIKI_SET = DEFAULT_SET.with_name("wiki-topics.jsonl")
 WIKI_DOCS = DEFAULT_SET.with_name("wiki-topics")
 # 80 follow-up conversations on those documents, in two batches of 40: the first ("wtf-") showed the last quote
 # winning again and `already_said` was mended on it; the second ("wtg-") was written before the change and
-# measured once before and after it (README).
+# measured once before and after it (docs/reader.md, Follow-ups).
 WIKI_FOLLOWUPS = DEFAULT_SET.with_name("wiki-topics-followups.jsonl")
 
 

@@ -4,8 +4,8 @@ A question's side depends only on its id and the seed (a hash, not a shuffle), s
 set never moves the existing ones. The split is by question: the shipped set has two documents and the
 SQuAD file one article, too few to split by document. A set with many documents can split by document
 instead: questions that name a ``group`` (eval/sets/wiki-topics.jsonl: their document) take its side.
-Every figure reported as "held-out" is on questions whose side is ``heldout``; ``benchmarks/train_reader.py``
-fits on ``tune`` only.
+Every figure reported as "held-out" is on questions whose side is ``heldout``; ``footnote train-reader``
+fits on ``tune`` only (docs/reader.md).
 """
 
 from __future__ import annotations

@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     max_question_chars: int = 2000
     max_history_turns: int = 50
     max_top_k: int = 50
-    # Hostile input: every request is bounded before it is parsed (README, HTTP API).
+    # Hostile input: every request is bounded before it is parsed (docs/api.md, Checks, in order).
     max_body_kb: int = Field(default=1024, ge=1, description="request body size limit (413 above)")
     max_turn_chars: int = Field(default=20_000, ge=1, description="characters per history turn or chat message")
     max_history_chars: int = Field(default=100_000, ge=1, description="characters of all history turns together")

@@ -4,7 +4,7 @@ Vectors are unit length, so inner product is cosine similarity. FAISS row ``i`` 
 (the order of ``passages.jsonl``); nothing else maps rows to passages. ``index.vectors.FaissStore`` writes
 and opens the index; ``DenseRetriever`` searches any store's ``Vectors``.
 
-The threshold and HNSW parameters come from ``benchmarks/bench_index.py`` (README, Benchmarks) on the
+The threshold and HNSW parameters come from ``benchmarks/bench_index.py`` (docs/benchmarks.md, Index) on the
 2-core machine: an exact scan costs about 0.06 ms per 1,000 vectors for one query (0.3 ms at 10k, 6.4 ms
 at 100k, 59 ms at 1M), so below ``HNSW_THRESHOLD`` it stays under ~2 ms and hybrid search well under its
 5 ms budget. Above it, HNSW (M=32) answers in well under a millisecond; ``efSearch`` grows with the index

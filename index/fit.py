@@ -43,7 +43,7 @@ DEPTH = 50  # the fusion depth the weight is fitted at (FusionParams.depth)
 GRID = tuple(round(0.05 * i, 2) for i in range(21))
 # A mixed weight moves only this share of the way from 0.5 to the pseudo-query optimum: sentences taken
 # from a passage are long and worded like it, which favours dense more than real questions do. Chosen on
-# the shipped eval's dev half (README, Hybrid fusion), from 0, 0.25, 0.5, 0.75 and 1.
+# the shipped eval's dev half (docs/benchmarks.md, Hybrid fusion), from 0, 0.25, 0.5, 0.75 and 1.
 SHRINK = 0.25
 MIN_GAIN = 0.01  # MRR@10 a mix must add over the better retriever alone
 REFIT_CHANGE = 0.2  # re-fit when more than this share of passages is new or gone since the fit

@@ -2,7 +2,7 @@
 
 The assets come from the ``fastapi-offline`` package, which bundles Swagger UI and ReDoc. Like the chat page,
 the docs and ``/openapi.json`` are public even when FOOTNOTE_API_KEY is set: they describe the API, hold no
-document text, and a browser cannot attach a bearer token to open them (README, HTTP API).
+document text, and a browser cannot attach a bearer token to open them (docs/api.md, Security).
 """
 
 from __future__ import annotations
