@@ -272,7 +272,7 @@ def check(root: Path = ROOT, files: list[Path] | None = None) -> list[str]:
         if not qid or qid in seen_ids:
             problems.append(f"{where}: missing or repeated id")
         seen_ids.add(str(qid))
-        doc_id = row.get("doc")
+        doc_id = str(row.get("doc"))
         if doc_id not in docs:
             problems.append(f"{where}: unknown document {doc_id!r}")
             continue

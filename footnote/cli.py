@@ -17,13 +17,29 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from footnote.errors import FootnoteError, InputError, NothingIngested
+from footnote.errors import FootnoteError, InputError, NothingIngested, SettingError
 
 if TYPE_CHECKING:
     from footnote.index.vectors import VectorStore
     from footnote.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# The command-line option of each setting that has one. An error about a setting names the option where the
+# command has it, unless the environment (a FOOTNOTE_ variable) set the value and the command line did not.
+OPTIONS = {"index_dir": "--index", "chunk_tokens": "--chunk-tokens", "chunk_overlap": "--overlap",
+           "store": "--store", "milvus_uri": "--milvus-uri", "ray_address": "--ray"}
+FROM_ENVIRONMENT = "footnote.from_environment"  # the click context's record of the settings the environment set
+
+
+def _setting_name(exc: SettingError) -> str:
+    """How this command's user set (or would set) the setting of ``exc``: its option, else its variable."""
+    ctx = click.get_current_context(silent=True)
+    option = OPTIONS.get(exc.setting)
+    if ctx is None or option is None or exc.setting in ctx.meta.get(FROM_ENVIRONMENT, ()) \
+            or not any(option in param.opts for param in ctx.command.params):
+        return exc.variable
+    return option
 
 
 def _friendly_errors(func: F) -> F:
@@ -34,6 +50,9 @@ def _friendly_errors(func: F) -> F:
         except NothingIngested as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
+        except SettingError as exc:
+            click.echo(f"error: {_setting_name(exc)}: {exc.reason}", err=True)
+            sys.exit(2)
         except InputError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
@@ -60,6 +79,9 @@ def _settings(**options: Any) -> Settings:
         name = "FOOTNOTE_" + "_".join(str(p) for p in first["loc"]).upper()
         raise InputError(f"{name}: {first['msg'].removeprefix('Value error, ')}") from None
     given = {name: value for name, value in options.items() if value is not None}
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.meta[FROM_ENVIRONMENT] = settings.model_fields_set - given.keys()
     return settings.model_copy(update=given) if given else settings
 
 
@@ -93,8 +115,9 @@ def _ray_address(ctx: click.Context, param: click.Parameter, value: str | None) 
 
     try:
         return None if value is None else check_address(value)
-    except InputError as exc:
-        raise click.BadParameter(str(exc).removeprefix("--ray ")) from exc
+    except SettingError as exc:
+        raise click.BadParameter(f"{exc.reason}; to embed on a local Ray instance, put --ray after the paths "
+                                 "or write --ray local") from exc
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -119,21 +142,14 @@ def ingest(
     store: str | None, milvus_uri: str | None, ray_address: str | None,
 ) -> None:
     """Turn documents (txt, md, html, pdf, docx) into passages and build the search index."""
-    from footnote.index.build import update_index
+    from footnote.index.build import update_from_settings
 
     settings = _settings(index_dir=index_dir, chunk_tokens=chunk_tokens, chunk_overlap=overlap, store=store,
-                         milvus_uri=milvus_uri)
-    report = update_index(
-        list(paths) or [settings.corpus_dir],
-        settings.index_dir,
-        chunk_tokens=settings.chunk_tokens,
-        overlap=settings.chunk_overlap,
-        model_path=settings.model_path,
-        embed_batch_size=settings.embed_batch_size,
-        dense_kind=settings.dense_index,
+                         milvus_uri=milvus_uri, ray_address=ray_address)
+    report = update_from_settings(
+        list(paths) or [settings.corpus_dir], settings,
         echo=(lambda line: None) if quiet else (lambda line: click.echo(line, err=True)),
         progress=False if quiet else None,  # None: bars only for large inputs
-        store=_store(settings), ray=ray_address,
     )
     if not quiet:
         click.echo(report.summary())
@@ -158,13 +174,15 @@ def ingest(
 @click.option("--mode", type=click.Choice(["hybrid", "dense", "bm25"]), default="hybrid", show_default=True)
 @click.option("-k", "k", type=click.IntRange(1, 1000), default=10, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print hits as JSON.")
+@click.option("--rerank", is_flag=True,
+              help="Reorder the hits by the reader: each scores as its best sentence's probability of answering.")
 @store_options
 @_friendly_errors
-def search(query: str, index_dir: Path | None, mode: str, k: int, as_json: bool, store: str | None,
+def search(query: str, index_dir: Path | None, mode: str, k: int, as_json: bool, rerank: bool, store: str | None,
            milvus_uri: str | None) -> None:
     """Show the passages a query retrieves."""
     from footnote.index.hybrid import fusion_from_settings
-    from footnote.index.store import load
+    from footnote.index.load import load
 
     settings = _settings(index_dir=index_dir, store=store, milvus_uri=milvus_uri)
     if not query.strip():
@@ -172,6 +190,10 @@ def search(query: str, index_dir: Path | None, mode: str, k: int, as_json: bool,
     idx = load(settings.index_dir, model_path=settings.model_path, fusion=fusion_from_settings(settings),
                store=_store(settings))
     hits = idx.retriever(mode).search(query, k)
+    if rerank:
+        from footnote.service.answering.answerer import Answerer
+
+        hits = Answerer(idx).rerank(query, hits)
     if as_json:
         click.echo(json.dumps([hit.to_dict() for hit in hits], ensure_ascii=False, indent=2))
         return
@@ -218,7 +240,7 @@ def ask(question: str, index_dir: Path | None, history_file: Path | None, top_k:
         store: str | None, milvus_uri: str | None) -> None:
     """Answer a question with quotes and footnotes."""
     from footnote.index.hybrid import fusion_from_settings
-    from footnote.index.store import load
+    from footnote.index.load import load
     from footnote.service.answering.answerer import Answerer, AnswerSettings
     from footnote.service.models import AnswerRequest, Turn
 
@@ -268,44 +290,65 @@ def eval_(
     corpus_dir: Path | None,
 ) -> None:
     """Measure retrieval and answers against expected-answer sets."""
-    from footnote.eval.run import run_cli
+    from footnote.eval.run import EvalJob, run
 
     settings = _settings(index_dir=index_dir, store=store, milvus_uri=milvus_uri)
-    run_cli(
-        sets=list(sets),
+    job = EvalJob(
         index_dir=settings.index_dir,
-        modes=[m.strip() for m in modes.split(",") if m.strip()],
-        report_dir=report_dir,
-        compare_to=compare_to,
+        sets=sets,
+        modes=tuple(m.strip() for m in modes.split(",") if m.strip()),
         beir_dir=beir_dir,
         squad_file=squad_file,
         corpus_dir=corpus_dir,
-        echo=click.echo,
-        settings=settings,
-        store=_store(settings),
+        report_dir=report_dir,
+        compare_to=compare_to,
     )
+    run(job, settings, store=_store(settings), echo=click.echo)
 
 
 @main.command("train-reader")
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Where to write the fitted parameters (default: the packaged reader.json).")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Folder to write reader.json (and the cross-encoder's weights) to (default: the packaged ones).")
 @click.option("--work", type=click.Path(path_type=Path, file_okay=False), default=Path("bench-results/reader"),
               show_default=True, help="Where the training indexes are built.")
 @click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path, file_okay=False, exists=True),
-              default=None, help="The shipped corpus the reader is fitted on (default: $FOOTNOTE_CORPUS_DIR).")
+              default=None, help="The shipped corpus (default: $FOOTNOTE_CORPUS_DIR).")
 @click.option("--corpus-index", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None,
               help="An index of that corpus already built with the default passage settings.")
-@click.option("--wiki-topics", is_flag=True, help="Also fit on the tune side of wiki-topics (tried, not kept).")
+@click.option("--reading-index", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None,
+              help="An index of eval/sets/reading/docs already built with the default passage settings.")
+@click.option("--features-only", is_flag=True,
+              help="Fit only the logistic regressions over the features, on the shipped set (the earlier reader).")
+@click.option("--fraction", type=click.FloatRange(0.01, 1.0), default=1.0, show_default=True,
+              help="Train the cross-encoder on this share of the train documents (a learning curve).")
+@click.option("--epochs", type=click.FloatRange(0.01, 20.0), default=1.0, show_default=True,
+              help="Passes over the cross-encoder's training pairs.")
+@click.option("--limit", type=click.IntRange(1), default=None,
+              help="Use only the first N questions of each part: a quick check that the whole run works.")
+@click.option("--cross-only", is_flag=True, help="Train only the cross-encoder (needs no index), then stop.")
+@click.option("--cross", "cross_file", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+              help="Reuse a cross-encoder trained earlier (its .json beside it) and fit the stack on it.")
 @_friendly_errors
 def train_reader(out: Path | None, work: Path, corpus_dir: Path | None, corpus_index: Path | None,
-                 wiki_topics: bool) -> None:
-    """Fit the reader's weights and thresholds on the tune side of the split (deterministic)."""
-    from footnote.service.answering.model import PARAMS
-    from footnote.service.answering.train import main as train
+                 reading_index: Path | None, features_only: bool, fraction: float, epochs: float,
+                 limit: int | None, cross_only: bool, cross_file: Path | None) -> None:
+    """Train the reader: a cross-encoder on the reading corpus's train split, and the calibrated stack on top
+    of it (seed fixed; the data's sha256 and the time taken are recorded in reader.json)."""
+    from footnote.service.answering.model import NEURAL_PARAMS, PARAMS
 
     settings = _settings()
-    train(out=out or PARAMS, work=work, corpus=corpus_dir or settings.corpus_dir, corpus_index=corpus_index,
-          wiki_topics=wiki_topics)
+    corpus = corpus_dir or settings.corpus_dir
+    if features_only:
+        from footnote.service.answering.train import main as train_features
+
+        train_features(out=(out or PARAMS.parent) / PARAMS.name, work=work, corpus=corpus,
+                       corpus_index=corpus_index)
+        return
+    from footnote.service.answering.train_neural import main as train_neural
+
+    train_neural(out_dir=out or NEURAL_PARAMS.parent, work=work, corpus=corpus, corpus_index=corpus_index,
+                 reading_index=reading_index, fraction=fraction, epochs=epochs, limit=limit, cross_file=cross_file,
+                 cross_only=cross_only)
 
 
 if __name__ == "__main__":

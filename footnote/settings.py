@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     answer_quote_bar: float | None = Field(default=None, ge=0, le=1,
                                            description="every further quote's probability must reach this")
     answer_max_quotes: int = Field(default=3, ge=1, le=10, description="quotes (footnotes) per answer at most")
+    # The reader: "features" (logistic regressions over the features; about 2 ms an answer) or "neural" (the same
+    # stacked with a cross-encoder fine-tuned on eval/sets/reading, which reads six sentences per question on
+    # torch: docs/reader.md has both readers' figures and costs).
+    reader: Literal["features", "neural"] = "features"
 
     # Hybrid retrieval (index.hybrid): "auto" uses the convex weights fitted to the corpus at ingest
     # (index.fit); "rrf" pins weighted reciprocal-rank fusion with the four knobs below; "0.3,0.7" pins

@@ -114,7 +114,8 @@ class Answer(BaseModel):
                     "threshold the answer abstains.")
     uncertain: bool = Field(
         default=False,
-        description="True when it answers with low confidence: the documents may not answer the question.")
+        description="True when it answers with low confidence: the answer's first paragraph then says that the "
+                    "documents may not answer the question, and the quotes follow.")
     query: str = Field(description="The standalone query that was searched (rewritten for follow-ups).")
     footnotes: list[Footnote]
     passages: list[PassageOut]
@@ -142,6 +143,8 @@ class SearchRequest(BaseModel):
     query: str = Field(min_length=1, description="At most FOOTNOTE_MAX_QUESTION_CHARS (2000) characters.")
     mode: Mode = Mode.HYBRID
     k: int = Field(10, ge=1, description="At most FOOTNOTE_MAX_TOP_K (50).")
+    rerank: bool = Field(False, description="Reorder the passages by the reader: each scores as its best "
+                                            "sentence's probability of answering the query.")
 
     @field_validator("query")
     @classmethod

@@ -12,7 +12,8 @@ from the document's clean text by offsets, so they are the document's own words 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,8 @@ import numpy as np
 
 from footnote.index.hits import Mode
 from footnote.index.hybrid import FusionParams
+from footnote.index.kept import Kept
+from footnote.service.answering.cross import CrossEncoder, pair_text
 from footnote.service.answering.features import (
     POINTS_BACK,
     Features,
@@ -30,7 +33,7 @@ from footnote.service.answering.features import (
     states_quantity,
     wants_quantity,
 )
-from footnote.service.answering.model import Model, load_model, logit
+from footnote.service.answering.model import READERS, UNREAD_LOGIT, CrossSpec, Model, load_model, logit
 from footnote.service.answering.question import question_analyzer
 from footnote.service.answering.rewrite import asks_for_more, earlier_question, follows_up
 from footnote.service.answering.rewrite import candidates as rewrite_candidates
@@ -38,7 +41,7 @@ from footnote.service.models import Answer, AnswerRequest, Footnote, PassageOut
 from footnote.settings import Settings
 
 if TYPE_CHECKING:
-    from footnote.index.store import Hit, Index
+    from footnote.index.load import Hit, Index
 
 NOT_FOUND = "Not found in the documents."
 # How much more confident (in log-odds, so the margin means the same near 0.5 and near 1) the reader must be
@@ -63,12 +66,16 @@ class AnswerSettings:
     abstain_below: float | None = None
     confident_from: float | None = None
     quote_bar: float | None = None
+    # Which fitted reader: "features" (the logistic regressions over the features) or "neural" (stacked with a
+    # fine-tuned cross-encoder).
+    reader: str = "features"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AnswerSettings:
         """The knobs ``settings`` name; the rest keep their calibrated defaults."""
         return cls(abstain_below=settings.answer_abstain_below, confident_from=settings.answer_confident_from,
-                   quote_bar=settings.answer_quote_bar, max_quotes=settings.answer_max_quotes)
+                   quote_bar=settings.answer_quote_bar, max_quotes=settings.answer_max_quotes,
+                   reader=settings.reader)
 
 
 @dataclass(frozen=True)
@@ -113,8 +120,15 @@ def already_said(question: str, history: Sequence[tuple[str, str]], vocab: Index
     own = frozenset(question_analyzer.terms(question))
     return Said(texts, own) if own else Said()
 
+# Cross-encoder logits kept between questions, by (query, document, start, end): a repeated question reads no
+# sentence twice.
+CROSS_KEPT = 8192
 
-READER_FUSION = FusionParams()  # the fusion the reader's training saw: RRF, k0 60, equal weights
+
+@lru_cache(maxsize=2)
+def load_cross(spec: CrossSpec) -> CrossEncoder:
+    """The reader's cross-encoder (its file beside ``reader.json``), loaded once per process."""
+    return CrossEncoder.load(spec.file, spec.sha256)
 
 
 class Answerer:
@@ -124,19 +138,22 @@ class Answerer:
                  fusion: FusionParams | None = None, model: Model | None = None) -> None:
         self.index = index
         self.settings = settings or AnswerSettings()
-        self.model = model or load_model()
-        # Built once: the fusion under test (the eval's sweeps), else the pinned one (FOOTNOTE_FUSION), else
-        # READER_FUSION: the reader (service/reader.json) was fitted on reciprocal-rank fusion's hits, and its
-        # features include the rank and the fusion score relative to the top hit, so the answer step reads
-        # the same kind of hits until the reader is refitted on the index's fitted fusion.
-        self.retriever = index.retriever(Mode.HYBRID, fusion=fusion or index.pinned_fusion or READER_FUSION)
+        self.model = model or load_model(READERS[self.settings.reader])
+        # The fusion under test (the eval's sweeps), else the pinned one (FOOTNOTE_FUSION), else the hits the
+        # reader was fitted on: the neural reader was trained on the index's own fusion; the feature reader on
+        # reciprocal-rank fusion's hits, and its features include the rank and the fusion score relative to
+        # the top hit, so it reads the same kind of hits.
+        reader_fusion = None if self.model.fusion == "index" else FusionParams()
+        self.retriever = index.retriever(Mode.HYBRID, fusion=fusion or index.pinned_fusion or reader_fusion)
+        self.cross = load_cross(self.model.cross) if self.model.cross is not None else None
+        self._cross_kept: Kept[tuple[str, str, int, int], float] = Kept(CROSS_KEPT)
         # BM25's IDF gives an unseen term the most weight: that is the scale's top.
         weights = Weights(index.idf, index.known, index.idf("\u0000unseen"))
         self.features = Features(index, question_analyzer.terms, weights, min_words=self.settings.min_words)
 
     @classmethod
     def from_index_dir(cls, index_dir: Path, settings: AnswerSettings | None = None) -> Answerer:
-        from footnote.index.store import load
+        from footnote.index.load import load
 
         return cls(load(index_dir), settings)
 
@@ -185,11 +202,60 @@ class Answerer:
             terms_of = self.features.terms_of
             sentences = [s for s in sentences
                          if not self._repeats(s, said.texts) or said.allows(terms_of(s.doc_id, s.start, s.end))]
+        if sentences and self.cross is not None:
+            sentences = self.read_closely(query, sentences)
         probs = self.model.probabilities(np.stack([s.features for s in sentences])) if sentences else np.zeros(0)
         order = np.argsort(-probs, kind="stable")
         ranked = [sentences[i] for i in order]
         confidence = self.model.confidence(ranked[0].features, float(probs[order[0]])) if ranked else 0.0
         return Reading(query, hits, ranked, probs[order], confidence)
+
+    def read_closely(self, query: str, sentences: list[Sentence]) -> list[Sentence]:
+        """The rows with ``CROSS_FEATURES`` added: the cross-encoder reads the ``read`` sentences the features
+        alone rank highest (``preselect``) with the query; the others stand at ``UNREAD_LOGIT``, unread."""
+        assert self.cross is not None and self.model.cross is not None and self.model.preselect is not None
+        pre = self.model.preselect(np.stack([s.features for s in sentences]))
+        pre_logits = [logit(float(p)) for p in pre]
+        chosen = [int(i) for i in np.argsort(-pre, kind="stable")[: self.model.cross.read]]
+        keys = [(query, sentences[i].doc_id, sentences[i].start, sentences[i].end) for i in chosen]
+        cross = self.cross
+
+        def score(missing: list[tuple[str, str, int, int]]) -> list[float]:
+            at = {key: i for key, i in zip(keys, chosen, strict=True)}
+            return [float(x) for x in cross.scores(query, [self.candidate_text(sentences[at[k]]) for k in missing])]
+
+        logits = self._cross_kept.get_many(keys, score)
+        out = []
+        for sent, pre_logit in zip(sentences, pre_logits, strict=True):
+            key = (query, sent.doc_id, sent.start, sent.end)
+            extra = [logits[key], 1.0] if key in logits else [UNREAD_LOGIT, 0.0]
+            out.append(replace(sent, features=np.concatenate([sent.features, extra, [pre_logit]])))
+        return out
+
+    def candidate_text(self, sent: Sentence) -> str:
+        """What the cross-encoder reads of a candidate: the sentence, its heading, the sentence before it."""
+        passage = self.index.passage(sent.passage_id)
+        text = self.index.documents[sent.doc_id].text
+        before = [sp for sp in passage.sentences if sp[1] <= sent.start]
+        previous = text[before[-1][0] : before[-1][1]] if before else ""
+        heading = " › ".join(passage.section) if passage.section else passage.title
+        return pair_text(text[sent.start : sent.end], heading, previous)
+
+    def rerank(self, query: str, hits: list[Hit]) -> list[Hit]:
+        """``hits`` reordered by how likely their best sentence is to answer ``query`` (the reader's sentence
+        probability, with the cross-encoder's reading), which becomes each hit's score. A passage with no
+        quotable sentence scores 0; ties keep the retrieval order."""
+        if not hits:
+            return []
+        sentences = self.features.rows(query, self.index.embed_query(query), hits)
+        if sentences and self.cross is not None:
+            sentences = self.read_closely(query, sentences)
+        probs = self.model.probabilities(np.stack([s.features for s in sentences])) if sentences else np.zeros(0)
+        best: dict[str, float] = {}
+        for sent, prob in zip(sentences, probs, strict=True):
+            best[sent.passage_id] = max(best.get(sent.passage_id, 0.0), float(prob))
+        order = sorted(range(len(hits)), key=lambda i: (-best.get(hits[i].passage.id, 0.0), i))
+        return [replace(hits[i], score=round(best.get(hits[i].passage.id, 0.0), 6)) for i in order]
 
     def best_reading(self, request: AnswerRequest) -> Reading:
         previous, answer = self._thread(request)
@@ -226,11 +292,18 @@ class Answerer:
             return []
         bar = max(self._threshold("quote_bar"), self._threshold("abstain_below"))
         chosen: list[tuple[Sentence, float]] = []
+        taken: list[tuple[str, int, int]] = []  # the quoted spans, a pointing-back quote reaching back included
         for sent, prob in zip(reading.sentences, reading.probs, strict=True):
             if len(chosen) >= s.max_quotes or (chosen and prob < bar):
                 break
             if chosen and max(float(sent.vector @ c.vector) for c, _ in chosen) >= s.duplicate_cosine:
                 continue
+            # Two quotes never overlap: a sentence already inside a quote (or a quote that would reach back
+            # over one) is the same statement again.
+            start, end = self.span(sent)
+            if any(doc == sent.doc_id and start < e and s_ < end for doc, s_, e in taken):
+                continue
+            taken.append((sent.doc_id, start, end))
             chosen.append((sent, float(prob)))
         return chosen
 

@@ -21,7 +21,7 @@ from footnote.index.kept import Kept
 
 if TYPE_CHECKING:
     from footnote.index.hits import Hit
-    from footnote.index.store import Index
+    from footnote.index.load import Index
 
 FEATURES = (
     "sem", "sem_context", "sem_passage", "sem_gap", "cov_sentence", "cov_context", "cov_passage",

@@ -13,15 +13,20 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+import numpy as np
+
 from footnote.service.answering.question import question_analyzer
 
 
 class Vocabulary(Protocol):
-    """How rare each analyzed term is in the corpus (``Index`` is one: its BM25 statistics)."""
+    """How rare each analyzed term is in the corpus (``Index`` is one: its BM25 statistics), and what phrases
+    mean (the index's query embedding)."""
 
     def idf(self, term: str) -> float: ...
 
     def known(self, term: str) -> bool: ...
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray: ...
 
 
 def terms(text: str) -> list[str]:

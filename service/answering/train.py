@@ -1,4 +1,6 @@
-"""Fit the reader (``reader.json``) on the tune side of the split: ``footnote train-reader``.
+"""The feature reader: the logistic regressions over the features alone, fitted on the shipped set's tune side
+(``footnote train-reader --features-only``), and the pieces the neural reader's stack reuses
+(``train_neural.py``): reading questions as the answer step reads them, the fit, the thresholds.
 
 Data: the shipped set (eval/sets/default.jsonl) and 40 off-topic questions (eval/sets/offtopic.jsonl) on the
 shipped corpus. Every question's standalone query is read once (top 5 hybrid passages, every quotable sentence
@@ -9,12 +11,11 @@ deterministic, no random state) and, on out-of-fold confidences (five fixed fold
 thresholds. The SQuAD 2.0 article (eval/sets/normans.json) is not fitted on at all: both its halves are
 unseen, and `footnote eval --squad` reports them. Fitting on its tune half as well was tried: out of fold it
 moved neither set's figures up, and its adversarial questions (worded like answerable ones) pulled the
-abstention bar up for every corpus (README, The reader). The data files' sha256 are recorded in the output,
+abstention bar up for every corpus (docs/reader.md). The data files' sha256 are recorded in the output,
 and running it again on the same data writes the same numbers. eval/sets/blind.jsonl (80 questions written by
-people who never saw the reader's answers) is not fitted on either: every question of it is unseen. Nor is
-eval/sets/wiki-topics.jsonl (450 questions on 30 other documents), unless ``--wiki-topics`` asks for its tune side.
+people who never saw the reader's answers) is not fitted on either, nor is eval/sets/wiki-topics.jsonl.
 
-    footnote train-reader [--out service/answering/reader.json] [--work bench-results/reader] [--wiki-topics]
+    footnote train-reader --features-only [--out DIR] [--work bench-results/reader]
 """
 
 from __future__ import annotations
@@ -27,14 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from footnote.eval.dataset import DEFAULT_SET, WIKI_DOCS, WIKI_SET
+from footnote.eval.dataset import DEFAULT_SET
 from footnote.service.answering.model import PARAMS
 
 # Questions about the corpus's world that its documents do not answer: the shipped set has only ten.
 OFFTOPIC = DEFAULT_SET.with_name("offtopic.jsonl")
-# Questions on thirty other documents (Wikipedia abstracts grouped by topic), split by document. They are not
-# fitted on: with ``--wiki-topics`` the tune side's thirteen documents are, which was tried and not kept (README,
-# The reader): their own held-out side gained, but the shipped corpus's unseen questions lost more.
 # The L2 penalties are chosen out of fold on the tune side, by log-loss (a proper score, so the probabilities
 # stay calibrated): the sentence model's first, then the answer model's with it.
 L2_GRID = (1.0, 3.0, 10.0, 30.0)
@@ -51,17 +49,17 @@ def sha256(path: Path) -> str:
 
 def build_index(folders: list[Path], target: Path) -> Path:
     """An index of ``folders`` at ``target``, built (or brought up to date) with the default passage settings."""
-    from footnote.index.build import update_index
+    from footnote.index.build import update_from_settings
     from footnote.settings import Settings
 
-    s = Settings()
-    update_index(folders, target, chunk_tokens=s.chunk_tokens, overlap=s.chunk_overlap, echo=lambda line: None)
+    update_from_settings(folders, Settings(), index_dir=target, echo=lambda line: None)
     return target
 
 
-def collect(answerer: Any, questions: list[Any]) -> list[dict[str, Any]]:
+def collect(answerer: Any, questions: list[Any], evidence_only: bool = False) -> list[dict[str, Any]]:
     """Per question: its side of the split, whether answerable, its standalone query, and its sentences' features,
-    labels and texts."""
+    labels, texts and what the cross-encoder reads of them. A sentence answers when it overlaps the question's
+    evidence, or (unless ``evidence_only``) holds one of its answers."""
     from footnote.eval import metrics as m
     from footnote.eval.split import side, split_key
     from footnote.service.answering.answerer import already_said
@@ -75,19 +73,25 @@ def collect(answerer: Any, questions: list[Any]) -> list[dict[str, Any]]:
         reading = answerer.read(query, answerer.index.embed_query(query), TOP_K, said)
         doc = answerer.index.documents.get(q.doc or "")
         spans = [s for snippet in q.evidence for s in m.locate(snippet, doc.text)] if doc is not None else []
-        rows, labels, texts = [], [], []
+        rows, labels, texts, seconds = [], [], [], []
         for sent in reading.sentences:
             text = answerer.index.documents[sent.doc_id].text[sent.start : sent.end]
-            positive = q.answerable and (m.answer_found(q.answers, [text]) or (
+            positive = q.answerable and ((not evidence_only and m.answer_found(q.answers, [text])) or (
                 sent.doc_id == q.doc and m.evidence_quoted(spans, [(sent.start, sent.end)])))
             rows.append(sent.features)
             labels.append(bool(positive))
             texts.append(text)
+            seconds.append(answerer.candidate_text(sent))
         key = split_key(q)
         out.append({"id": q.id, "key": key, "side": side(key), "answerable": q.answerable, "query": query,
                     "rows": np.asarray(rows).reshape(len(rows), -1), "labels": np.asarray(labels, dtype=bool),
-                    "texts": texts})
+                    "texts": texts, "seconds": seconds, "doc": q.doc, "kind": q.kind})
     return out
+
+
+def rounded(value: float) -> float:
+    """A fitted number with fixed digits, so reruns write the same bytes."""
+    return round(float(value), DIGITS)
 
 
 def _top_ok(items: list[dict[str, Any]], probs: list[np.ndarray]) -> np.ndarray:
@@ -120,12 +124,14 @@ def _correct_rate(items: list[dict[str, Any]], conf: np.ndarray, found: np.ndarr
     return float(np.mean(ok)) if ok else 0.0
 
 
-def thresholds(items: list[dict[str, Any]], probs: list[np.ndarray], conf: np.ndarray) -> dict[str, float]:
+def thresholds(items: list[dict[str, Any]], probs: list[np.ndarray], conf: np.ndarray,
+               abstain_below: float | None = None) -> dict[str, float]:
     """The three thresholds, from out-of-fold probabilities of the tune side.
 
     abstain_below: the confidence is the probability that the documents answer the question. Answering is
     right with probability ``conf * q`` (``q``: how often the best sentence of an answerable question answers
-    it) and abstaining with ``1 - conf``, so answering pays from ``conf >= 1 / (1 + q)``. Taking the cut from
+    it) and abstaining with ``1 - conf``, so answering pays from ``conf >= 1 / (1 + q)`` (unless
+    ``abstain_below`` is given: a cut chosen by another rule). Taking the cut from
     this rule rather than from the best correctness over a grid keeps it off the noise of a few questions (the
     curve, printed, is flat within one or two questions over a wide range). confident_from: ``CONFIDENT``;
     quote_bar: where further quotes hold the answer 80% of the time.
@@ -134,7 +140,7 @@ def thresholds(items: list[dict[str, Any]], probs: list[np.ndarray], conf: np.nd
     grid = np.round(np.arange(0.02, 0.96, 0.01), 2)
     answerable = np.asarray([bool(it["answerable"]) for it in items])
     q = float(top_ok[answerable].mean()) if answerable.any() else 1.0
-    abstain = round(1.0 / (1.0 + q), 2)
+    abstain = round(1.0 / (1.0 + q), 2) if abstain_below is None else abstain_below
     for t in grid[::5]:
         print(f"  t={t:.2f} correct {_correct_rate(items, conf, top_ok, float(t)):.3f}", file=sys.stderr)
     print(f"  best sentence answers {q:.3f} of answerable questions: abstain below {abstain:.2f} "
@@ -227,10 +233,9 @@ def _log_losses(tune: list[dict[str, Any]], probs: list[np.ndarray], conf: np.nd
             float(-np.mean(a * np.log(c) + (1 - a) * np.log(1 - c))))
 
 
-def train(corpus_index: Path, corpus: Path, wiki_index: Path | None) -> dict[str, Any]:
+def train(corpus_index: Path, corpus: Path) -> dict[str, Any]:
     from footnote.eval.dataset import load_sets
-    from footnote.eval.split import pick
-    from footnote.index.store import load
+    from footnote.index.load import load
     from footnote.service.answering.answerer import Answerer
     from footnote.service.answering.features import ANSWER_FEATURES, FEATURES
     from footnote.service.answering.model import Model
@@ -238,9 +243,6 @@ def train(corpus_index: Path, corpus: Path, wiki_index: Path | None) -> dict[str
     # A model with zero weights: features do not depend on the model, and the fit must not either.
     answerer = Answerer(load(corpus_index), model=Model.neutral())
     items = collect(answerer, load_sets([DEFAULT_SET, OFFTOPIC]))
-    if wiki_index is not None:
-        wiki = pick(load_sets([WIKI_SET]), "tune")  # the held-out side is never read
-        items += collect(Answerer(load(wiki_index), model=Model.neutral()), wiki)
     tune = [it for it in items if it["side"] == "tune"]
     scores = {(l2, l2a): _log_losses(tune, *_out_of_fold(tune, l2, l2a)) for l2 in L2_GRID for l2a in L2_GRID}
     for (l2, l2a), (sent_ll, ans_ll) in scores.items():
@@ -255,7 +257,7 @@ def train(corpus_index: Path, corpus: Path, wiki_index: Path | None) -> dict[str
     chosen = thresholds(tune, probs, conf)
     _print_tune(tune, probs, conf, chosen["abstain_below"])
     y = np.concatenate([it["labels"] for it in tune if len(it["rows"])])
-    r = lambda v: round(float(v), DIGITS)  # noqa: E731 - fixed digits make reruns byte-identical
+    r = rounded
     return {
         "about": "The reader's logistic regression, fitted by footnote train-reader on the tune split only.",
         "features": list(FEATURES),
@@ -271,25 +273,21 @@ def train(corpus_index: Path, corpus: Path, wiki_index: Path | None) -> dict[str
             "folds": FOLDS, "answer_label": "answerable",
             "rows": int(len(y)), "positives": int(y.sum()),
             "tune_questions": len(tune),
-            "split": "eval/split.py (seed 11, half held out): by question; wiki-topics by document",
+            "split": "eval/split.py (seed 11, half held out): by question",
             "data_sha256": {
                 "eval/sets/default.jsonl": sha256(DEFAULT_SET),
                 "eval/sets/offtopic.jsonl": sha256(OFFTOPIC),
                 **{f"corpus/{p.name}": sha256(p) for p in sorted(corpus.glob("*"))},
-                **({"eval/sets/wiki-topics.jsonl": sha256(WIKI_SET),
-                    **{f"eval/sets/wiki-topics/{p.name}": sha256(p) for p in sorted(WIKI_DOCS.glob("*.md"))}}
-                   if wiki_index is not None else {}),
             },
         },
     }
 
 
 def main(out: Path = PARAMS, work: Path = Path("bench-results/reader"), corpus: Path = Path("corpus"),
-         corpus_index: Path | None = None, wiki_topics: bool = False) -> dict[str, Any]:
+         corpus_index: Path | None = None) -> dict[str, Any]:
     """Fit and write ``out``; the indexes are built under ``work`` unless ``corpus_index`` is given."""
     corpus_index = corpus_index or build_index([corpus], work / "corpus-index")
-    wiki_index = build_index([WIKI_DOCS], work / "wiki-index") if wiki_topics else None
-    params = train(corpus_index, corpus, wiki_index)
+    params = train(corpus_index, corpus)
     out.write_text(json.dumps(params, indent=1) + "\n", "utf-8")
     print(f"wrote {out}: thresholds {params['thresholds']}", file=sys.stderr)
     return params

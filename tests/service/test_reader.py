@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ from fastapi.testclient import TestClient
 from footnote.index.kept import Kept
 from footnote.service.answering.answerer import Answerer
 from footnote.service.answering.features import navigation
-from footnote.service.answering.model import PARAMS, load_model
+from footnote.service.answering.model import NEURAL_PARAMS, PARAMS, load_model
 from footnote.service.app import create_app
 from footnote.service.models import AnswerRequest
 
@@ -101,7 +102,7 @@ def test_a_follow_up_does_not_quote_the_last_answer_again(client: TestClient) ->
 
 
 def test_what_counts_as_already_said(corpus_index: Path) -> None:
-    from footnote.index.store import load
+    from footnote.index.load import load
     from footnote.service.answering.answerer import Said, already_said
 
     index = load(corpus_index)
@@ -125,8 +126,8 @@ def test_a_follow_up_asking_something_new_is_not_answered_by_the_last_quote(tmp_
     import shutil
 
     from footnote.eval.dataset import WIKI_DOCS
-    from footnote.eval.run import index_folder
-    from footnote.index.store import load
+    from footnote.eval.loop import index_folder
+    from footnote.index.load import load
     from footnote.settings import Settings
 
     docs = tmp_path / "docs"
@@ -187,6 +188,45 @@ def test_training_reproduces_the_committed_parameters(corpus_index: Path, tmp_pa
             np.testing.assert_allclose(fitted[part][key], committed[part][key], rtol=1e-3, atol=1e-4)
     for name, value in committed["thresholds"].items():
         assert fitted["thresholds"][name] == pytest.approx(value, abs=0.011)
+
+
+@pytest.mark.slow
+def test_the_stack_refits_to_the_committed_parameters() -> None:
+    """The small final layer (the stack over the features and the cross-encoder's logits) is refitted from the
+    inputs training saved beside it, to the committed numbers."""
+    from footnote.service.answering.train_neural import STACK_INPUTS, fit_stack, load_stack_inputs
+
+    committed = json.loads(NEURAL_PARAMS.read_text("utf-8"))
+    l2, l2_answer, sentence, answer, thresholds = fit_stack(load_stack_inputs(NEURAL_PARAMS.parent / STACK_INPUTS))
+    assert (l2, l2_answer) == (committed["meta"]["l2"], committed["meta"]["l2_answer"])
+    for part, fitted in (("sentence", sentence), ("answer", answer)):
+        for key in ("coef", "mean", "scale"):
+            assert [round(float(v), 6) for v in getattr(fitted, key)] == committed[part][key]
+        assert round(float(fitted.intercept), 6) == committed[part]["intercept"]
+    assert {k: round(float(v), 6) for k, v in thresholds.items()} == committed["thresholds"]
+
+
+@pytest.mark.slow
+def test_the_stack_inputs_are_what_the_answer_step_reads(corpus_index: Path) -> None:
+    """The saved stack rows of the shipped set's questions are the rows the answer step builds today: the same
+    features, and the same logits from the shipped cross-encoder."""
+    from footnote.eval.dataset import DEFAULT_SET, load_sets
+    from footnote.index.load import load
+    from footnote.service.answering import train as lr
+    from footnote.service.answering.answerer import load_cross
+    from footnote.service.answering.model import Model
+    from footnote.service.answering.train_neural import STACK_INPUTS, _with_cross, load_stack_inputs
+
+    model = load_model(NEURAL_PARAMS)
+    assert model.cross is not None and model.preselect is not None
+    saved = {it["id"]: it for it in load_stack_inputs(NEURAL_PARAMS.parent / STACK_INPUTS)}
+    questions = [q for q in load_sets([DEFAULT_SET]) if q.id in saved][:40]
+    assert len(questions) == 40
+    items = lr.collect(Answerer(load(corpus_index), model=replace(Model.neutral(), fusion="index")), questions)
+    rows = _with_cross(items, model.preselect, load_cross(model.cross), echo=lambda line: None)
+    for item in rows:
+        np.testing.assert_allclose(item["rows"], saved[item["id"]]["rows"], rtol=1e-4, atol=1e-4)
+        assert (item["labels"] == saved[item["id"]]["labels"]).all()
 
 
 def test_feature_rows_do_not_depend_on_what_is_kept(corpus_index: Path) -> None:

@@ -1,0 +1,358 @@
+"""``footnote train-reader``: the reading corpus teaches a cross-encoder, and a stack on top of it
+becomes the reader (``reader.json`` and ``cross-encoder.safetensors``).
+
+1. Every question of the reading corpus (``eval/sets/reading``) and of the shipped set is read as the answer
+   step reads it (``train.collect``: the rule-based rewrite of a follow-up, the top ``TOP_K`` passages of the
+   index's own fusion, every quotable sentence a feature row).
+2. ``preselect``: a logistic regression over the features alone, fitted on the train split, ranks each
+   question's sentences; the cross-encoder reads the top ``READ``.
+3. The cross-encoder is fine-tuned on the train split's questions, read from their own document cut into the
+   index's passages (``ingest.chunking``, the default passage settings): each question with the sentences that
+   overlap its evidence, and its hardest negatives in the same document, up to ``PAIRS_PER_QUESTION``: the
+   near miss its writer named first ("plausible"), then the sentences sharing most of its terms. Unanswerable
+   questions give negatives only; follow-ups are left to the stack (their standalone query needs the index).
+   The dev split, read the same way, stops it (the state best on dev is kept). This needs no index, so
+   ``--cross-only`` trains it alone and ``--cross FILE`` reuses it.
+4. The stack: the sentence and answer regressions of ``train.py``, over the features and the cross-encoder's
+   logits, fitted on questions the network never trained on (the dev split of the reading corpus, and the
+   shipped set's and off-topic tune sides), with the L2 penalties and the three thresholds chosen out of fold
+   exactly as ``train.py`` chooses them. Where the network adds nothing, its weight falls.
+5. Figures on the test split (never fitted on), by genre: top-1 (the best sentence answers) and AUROC.
+
+Deterministic up to float rounding for a given seed; the data files' sha256 and the time each step took are
+recorded in ``reader.json``'s meta.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from footnote.service.answering import train as lr
+from footnote.service.answering.cross import WEIGHTS, CrossEncoder, Pair, TrainConfig, pair_text, train_cross
+from footnote.service.answering.features import ANSWER_FEATURES, FEATURES
+from footnote.service.answering.model import CROSS_FEATURES, NEURAL_PARAMS, UNREAD_LOGIT, Logistic, logit
+
+READ = 6
+# Abstain only when the reader is this sure that nothing retrieved answers (the answer model's probability is
+# calibrated out of fold): below it the answer is "not found"; between it and the confident bar, the closest
+# sentence is quoted under "The documents may not answer this question". The feature reader's rule (answer when
+# that pays on average, 1 / (1 + top-1)) declines too much once the training mix holds 40% near misses.
+NOTHING_ANSWERS = 0.7
+PAIRS_PER_QUESTION = 3
+PRESELECT_L2 = 10.0
+
+
+def _reading_questions() -> tuple[list[Any], dict[str, dict[str, Any]]]:
+    from footnote.eval import reading
+    from footnote.eval.dataset import load_sets
+
+    docs = {row["doc_id"]: row for row in reading.documents()}
+    files = sorted(reading.QUESTIONS.glob("*.jsonl"))
+    return load_sets(files), docs
+
+
+def _fraction_keeps(doc_id: str, fraction: float) -> bool:
+    """Whether a train document is in the first ``fraction`` of train documents (a hash, so 25% is in 50%)."""
+    value = int.from_bytes(hashlib.sha256(f"curve:{doc_id}".encode()).digest()[:8], "big") / 2**64
+    return value < fraction
+
+
+def _preselect(items: list[dict[str, Any]]) -> Logistic:
+    x = np.vstack([it["rows"] for it in items if len(it["rows"])])
+    y = np.concatenate([it["labels"] for it in items if len(it["rows"])]).astype(np.float64)
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    coef, intercept = lr.fit_logistic((x - mean) / scale, y, PRESELECT_L2)
+    return Logistic(mean, scale, coef, intercept)
+
+
+def _read_order(item: dict[str, Any], pre: Logistic) -> np.ndarray:
+    return np.argsort(-pre(item["rows"]), kind="stable") if len(item["rows"]) else np.zeros(0, dtype=int)
+
+
+def document_pairs(questions: list[Any], per_question: int, split: set[str],
+                   docs: dict[str, dict[str, Any]], fraction: float = 1.0) -> list[Pair]:
+    from footnote.eval import reading
+
+    plausible = {row["id"]: row["plausible"] for row in reading.questions() if row.get("plausible")}
+    return _document_pairs(questions, per_question, split, docs, fraction, plausible)
+
+
+def _document_pairs(questions: list[Any], per_question: int, split: set[str], docs: dict[str, dict[str, Any]],
+                    fraction: float, plausible: dict[str, str]) -> list[Pair]:
+    """Pairs for the questions (not follow-ups) of documents on ``split``: per question, the sentences that
+    overlap its evidence, then its near miss, then the sentences of its document sharing most of its terms, up
+    to ``per_question`` (at least one negative). Sentences are the index's: the document parsed and cut into
+    passages with the default settings; each reads as the answer step shows it (``cross.pair_text``)."""
+    from footnote.eval import metrics as m
+    from footnote.eval import reading
+    from footnote.ingest.chunking import chunk
+    from footnote.ingest.documents import parse
+    from footnote.service.answering.question import question_analyzer
+    from footnote.settings import Settings
+
+    settings = Settings()
+    wanted = [q for q in questions if not q.history and docs[q.doc]["split"] in split
+              and (fraction >= 1.0 or _fraction_keeps(q.doc, fraction))]
+    sentences: dict[str, list[tuple[int, int, str, set[str]]]] = {}
+    for doc_id in sorted({q.doc for q in wanted}):
+        document = parse(reading.ROOT / docs[doc_id]["file"], root=reading.ROOT / "docs")
+        rows = []
+        for passage in chunk(document, settings.chunk_tokens, settings.chunk_overlap):
+            heading = " › ".join(passage.section) if passage.section else passage.title
+            previous = ""
+            for start, end in passage.sentences:
+                text = document.text[start:end]
+                if len(text.split()) >= 4:
+                    rows.append((start, end, pair_text(text, heading, previous),
+                                 set(question_analyzer.terms(text))))
+                previous = text
+        sentences[doc_id] = rows
+    texts = {doc_id: parse(reading.ROOT / docs[doc_id]["file"], root=reading.ROOT / "docs").text
+             for doc_id in sentences}
+    out: list[Pair] = []
+    for group, q in enumerate(wanted):
+        rows = sentences[q.doc]
+        spans = [s for e in q.evidence for s in m.locate(e, texts[q.doc])]
+        near = list(m.locate(plausible[q.id], texts[q.doc])) if q.id in plausible else []
+        asked = set(question_analyzer.terms(q.question))
+        positive = [i for i, (s, e, _, _) in enumerate(rows) if any(s < pe and ps < e for ps, pe in spans)]
+        first = [i for i, (s, e, _, _) in enumerate(rows) if i not in positive
+                 and any(s < pe and ps < e for ps, pe in near)]
+        ranked = sorted((i for i in range(len(rows)) if i not in positive and i not in first),
+                        key=lambda i: (-len(asked & rows[i][3]) / (1 + len(rows[i][3])) ** 0.5, i))
+        negatives = (first + ranked)[: max(1, per_question - len(positive))]
+        out += [Pair(q.question, rows[i][2], i in positive, group) for i in positive + negatives]
+    return out
+
+
+def _with_cross(items: list[dict[str, Any]], pre: Logistic, cross: CrossEncoder,
+                echo: Callable[[str], None]) -> list[dict[str, Any]]:
+    """The items with ``CROSS_FEATURES`` added to their rows, as the answerer adds them."""
+    out = []
+    started = time.monotonic()
+    for n, it in enumerate(items, 1):
+        rows = it["rows"]
+        extra = np.tile([UNREAD_LOGIT, 0.0, 0.0], (len(rows), 1))
+        if len(rows):
+            chosen = [int(i) for i in _read_order(it, pre)[:READ]]
+            extra[chosen, 0] = cross.scores(it["query"], [it["seconds"][i] for i in chosen])
+            extra[chosen, 1] = 1.0
+            extra[:, 2] = [logit(float(p)) for p in pre(rows)]
+        out.append({**it, "rows": np.hstack([rows, extra]) if len(rows) else
+                    rows.reshape(0, len(FEATURES) + len(CROSS_FEATURES))})
+        if n % 200 == 0:
+            echo(f"  read {n}/{len(items)} questions closely ({time.monotonic() - started:.0f} s)")
+    return out
+
+
+STACK_INPUTS = "stack-inputs.npz"
+
+
+def save_stack_inputs(items: list[dict[str, Any]], path: Path) -> None:
+    """What the stack is fitted on, as plain arrays (no pickle): every question's rows (features and the
+    cross-encoder's columns), labels, fold key and whether it is answerable. A test refits the stack from it."""
+    lengths = np.asarray([len(it["rows"]) for it in items], dtype=np.int64)
+    np.savez_compressed(
+        path, rows=np.vstack([it["rows"] for it in items]).astype(np.float64),
+        labels=np.concatenate([it["labels"] for it in items]).astype(bool), lengths=lengths,
+        keys=np.asarray([it["key"] for it in items]), ids=np.asarray([it["id"] for it in items]),
+        answerable=np.asarray([it["answerable"] for it in items], dtype=bool))
+
+
+def load_stack_inputs(path: Path) -> list[dict[str, Any]]:
+    with np.load(path, allow_pickle=False) as data:
+        ends = np.cumsum(data["lengths"])
+        starts = ends - data["lengths"]
+        return [{"id": str(i), "key": str(k), "answerable": bool(a), "rows": data["rows"][s:e],
+                 "labels": data["labels"][s:e]}
+                for i, k, a, s, e in zip(data["ids"], data["keys"], data["answerable"], starts, ends, strict=True)]
+
+
+def fit_stack(stack: list[dict[str, Any]]) -> tuple[float, float, Logistic, Logistic, dict[str, float]]:
+    """The stack's penalties (chosen out of fold by log-loss), its two regressions, and the three thresholds
+    (chosen on out-of-fold confidences), exactly as the feature reader's are chosen (``train.py``)."""
+    scores = {(a, b): lr._log_losses(stack, *lr._out_of_fold(stack, a, b)) for a in lr.L2_GRID for b in lr.L2_GRID}
+    l2 = min(lr.L2_GRID, key=lambda v: (round(scores[(v, lr.L2_GRID[0])][0], lr.DIGITS), v))
+    l2_answer = min(lr.L2_GRID, key=lambda v: (round(scores[(l2, v)][1], lr.DIGITS), v))
+    sentence, answer = lr.fit_models(stack, l2, l2_answer)
+    probs, conf = lr._out_of_fold(stack, l2, l2_answer)
+    chosen = lr.thresholds(stack, probs, conf, abstain_below=round(1 - NOTHING_ANSWERS, 2))
+    return l2, l2_answer, sentence, answer, chosen
+
+
+def _figures(items: list[dict[str, Any]], sentence: Logistic, answer: Logistic) -> dict[str, float]:
+    from footnote.eval.metrics import auroc
+
+    conf, top = [], []
+    for it in items:
+        p, c = lr._score(it, sentence, answer)
+        conf.append(c)
+        if it["answerable"]:
+            top.append(bool(len(p) and it["labels"][int(np.argmax(p))]))
+    return {"questions": len(items), "top1": round(float(np.mean(top)), 4) if top else float("nan"),
+            "auroc": round(auroc(conf, [it["answerable"] for it in items]) or float("nan"), 4)}
+
+
+def _collected(reading_index: Path, corpus_index: Path, questions: list[Any], shipped_set: list[Any],
+               neutral: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``train.collect`` on both indexes, kept beside the reading index (a work file, keyed by the questions
+    and both indexes' manifests), since a learning curve reads the same questions several times."""
+    import pickle
+
+    from footnote.index.load import load
+    from footnote.service.answering.answerer import Answerer
+
+    key = hashlib.sha256(json.dumps([
+        [q.to_dict() for q in questions], [q.to_dict() for q in shipped_set],
+        (reading_index / "manifest.json").read_text("utf-8"), (corpus_index / "manifest.json").read_text("utf-8"),
+    ], sort_keys=True).encode()).hexdigest()[:16]
+    cache = reading_index.parent / f"collected-{key}.pickle"
+    if cache.is_file():
+        with open(cache, "rb") as f:
+            kept: tuple[list[dict[str, Any]], list[dict[str, Any]]] = pickle.load(f)  # noqa: S301 - our own file
+            return kept
+    items = lr.collect(Answerer(load(reading_index), model=neutral), questions, evidence_only=True)
+    shipped = lr.collect(Answerer(load(corpus_index), model=neutral), shipped_set)
+    with open(cache, "wb") as f:
+        pickle.dump((items, shipped), f)
+    return items, shipped
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def train(reading_index: Path | None, corpus_index: Path | None, corpus: Path, out_dir: Path = NEURAL_PARAMS.parent,
+          fraction: float = 1.0, config: TrainConfig | None = None, limit: int | None = None,
+          cross_file: Path | None = None, cross_only: bool = False,
+          echo: Callable[[str], None] = lambda line: print(line, file=sys.stderr)) -> dict[str, Any]:
+    """Train the cross-encoder and the stack; write ``reader.json`` and the weights into ``out_dir``. ``limit``
+    keeps only the first questions of each part (a quick check that the whole run works). ``cross_file``: a
+    cross-encoder trained earlier (its ``.json`` beside it), reused; ``cross_only``: train it and stop."""
+    from footnote.eval import reading
+    from footnote.eval.dataset import DEFAULT_SET, load_sets
+    from footnote.service.answering.model import Model
+
+    times: dict[str, float] = {}
+    clock = time.monotonic()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        times[name] = round(time.monotonic() - clock, 1)
+        clock = time.monotonic()
+        echo(f"{name}: {times[name]:.0f} s")
+
+    questions, docs = _reading_questions()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    weights = out_dir / WEIGHTS.name
+    if cross_file is None:
+        pairs = document_pairs(questions, PAIRS_PER_QUESTION, {"train"}, docs, fraction)
+        dev_pairs = document_pairs(questions, PAIRS_PER_QUESTION, {"dev"}, docs)
+        if limit is not None:
+            pairs, dev_pairs = pairs[: limit * PAIRS_PER_QUESTION], dev_pairs[: limit * PAIRS_PER_QUESTION]
+        echo(f"cross-encoder: {len(pairs)} pairs ({sum(p.label for p in pairs)} positive) from the train split; "
+             f"dev {len(dev_pairs)} pairs")
+        trained = train_cross(pairs, dev_pairs, weights, config or TrainConfig(), echo=echo)
+        (out_dir / "cross-encoder.json").write_text(json.dumps(trained, indent=1) + "\n", "utf-8")
+    else:
+        trained = json.loads(cross_file.with_suffix(".json").read_text("utf-8"))
+        if cross_file.resolve() != weights.resolve():
+            import shutil
+
+            shutil.copyfile(cross_file, weights)
+    lap("cross-encoder")
+    if cross_only:
+        return trained
+
+    shipped_set = load_sets([DEFAULT_SET, lr.OFFTOPIC])
+    assert reading_index is not None and corpus_index is not None
+    items, shipped = _collected(reading_index, corpus_index, questions, shipped_set,
+                                replace(Model.neutral(), fusion="index"))
+    split_of = {q.id: docs[q.doc]["split"] for q in questions}
+    genre_of = {q.id: docs[q.doc]["genre"] for q in questions}
+    lap("collect")
+    train_items = [it for it in items if split_of[it["id"]] == "train"]
+    dev_items = [it for it in items if split_of[it["id"]] == "dev"]
+    test_items = [it for it in items if split_of[it["id"]] == "test"]
+    shipped_tune = [it for it in shipped if it["side"] == "tune"]
+    if limit is not None:
+        train_items, dev_items, test_items, shipped_tune = (
+            part[:limit] for part in (train_items, dev_items, test_items, shipped_tune))
+    pre = _preselect(train_items + shipped_tune)
+    lap("preselect")
+
+    cross = CrossEncoder.load(weights, trained["sha256"])
+    stack = _with_cross(dev_items + shipped_tune, pre, cross, echo)
+    test = _with_cross(test_items, pre, cross, echo)
+    lap("read closely")
+    save_stack_inputs(stack, out_dir / STACK_INPUTS)
+    l2, l2_answer, sentence, answer, chosen = fit_stack(stack)
+    lap("stack")
+
+    figures: dict[str, Any] = {"test": _figures(test, sentence, answer)}
+    for genre in sorted(set(genre_of.values())):
+        figures[f"test {genre}"] = _figures([it for it in test if genre_of[it["id"]] == genre], sentence, answer)
+    # The network alone, for comparison: its best logit as the sentence ranking and the answer's score.
+    echo("test figures: " + json.dumps(figures))
+
+    r = lr.rounded
+    params = {
+        "about": "The reader's stacked logistic regressions over its features and its cross-encoder's logits, "
+                 "fitted by footnote train-reader.",
+        "features": list(FEATURES + CROSS_FEATURES),
+        "fusion": "index",
+        "preselect": {"mean": [r(v) for v in pre.mean], "scale": [r(v) for v in pre.scale],
+                      "coef": [r(v) for v in pre.coef], "intercept": r(pre.intercept)},
+        "cross": {"file": weights.name, "sha256": trained["sha256"], "read": READ},
+        "sentence": {"mean": [r(v) for v in sentence.mean], "scale": [r(v) for v in sentence.scale],
+                     "coef": [r(v) for v in sentence.coef], "intercept": r(sentence.intercept)},
+        "answer": {"inputs": ["logit(best sentence probability)", *ANSWER_FEATURES, *CROSS_FEATURES],
+                   "mean": [r(v) for v in answer.mean], "scale": [r(v) for v in answer.scale],
+                   "coef": [r(v) for v in answer.coef], "intercept": r(answer.intercept)},
+        "thresholds": {k: r(v) for k, v in chosen.items()},
+        "meta": {
+            "l2": l2, "l2_answer": l2_answer, "l2_grid": list(lr.L2_GRID), "preselect_l2": PRESELECT_L2,
+            "quote_precision": lr.QUOTE_PRECISION, "confident": lr.CONFIDENT, "top_k": lr.TOP_K,
+            "folds": lr.FOLDS, "answer_label": "answerable", "read": READ, "nothing_answers": NOTHING_ANSWERS,
+            "pairs_per_question": PAIRS_PER_QUESTION, "train_fraction": fraction,
+            "stack_questions": len(stack),
+            "cross_encoder": {k: v for k, v in trained.items() if k != "history"},
+            "cross_encoder_dev_history": trained["history"],
+            "split": "eval/reading.py (seed 24, by document: 70% train, 10% dev, 20% test); "
+                     "eval/split.py (seed 11) for the shipped set",
+            "test_figures": figures, "seconds": times,
+            "data_sha256": {
+                "eval/sets/reading/documents.jsonl": _sha(reading.DOCUMENTS),
+                **{f"eval/sets/reading/questions/{p.name}": _sha(p) for p in sorted(reading.QUESTIONS.glob("*.jsonl"))},
+                "eval/sets/default.jsonl": _sha(DEFAULT_SET), "eval/sets/offtopic.jsonl": _sha(lr.OFFTOPIC),
+                **{f"corpus/{p.name}": _sha(p) for p in sorted(corpus.glob("*"))},
+            },
+        },
+    }
+    (out_dir / NEURAL_PARAMS.name).write_text(json.dumps(params, indent=1) + "\n", "utf-8")
+    echo(f"wrote {out_dir / NEURAL_PARAMS.name} and {weights.name} ({weights.stat().st_size / 1e6:.1f} MB): "
+         f"thresholds {params['thresholds']}; {sum(times.values()):.0f} s in all")
+    return params
+
+
+def main(out_dir: Path = NEURAL_PARAMS.parent, work: Path = Path("bench-results/reader"), corpus: Path = Path("corpus"),
+         corpus_index: Path | None = None, reading_index: Path | None = None, fraction: float = 1.0,
+         epochs: float = TrainConfig.epochs, limit: int | None = None, cross_file: Path | None = None,
+         cross_only: bool = False) -> dict[str, Any]:
+    from footnote.eval import reading
+
+    if not cross_only:
+        corpus_index = corpus_index or lr.build_index([corpus], work / "corpus-index")
+        reading_index = reading_index or lr.build_index([reading.ROOT / "docs"], work / "reading-index")
+    return train(reading_index, corpus_index, corpus, out_dir, fraction, TrainConfig(epochs=epochs), limit,
+                 cross_file, cross_only)
