@@ -202,13 +202,20 @@ class Answerer:
             terms_of = self.features.terms_of
             sentences = [s for s in sentences
                          if not self._repeats(s, said.texts) or said.allows(terms_of(s.doc_id, s.start, s.end))]
-        if sentences and self.cross is not None:
-            sentences = self.read_closely(query, sentences)
-        probs = self.model.probabilities(np.stack([s.features for s in sentences])) if sentences else np.zeros(0)
+        sentences, probs = self.scored(query, sentences)
         order = np.argsort(-probs, kind="stable")
         ranked = [sentences[i] for i in order]
         confidence = self.model.confidence(ranked[0].features, float(probs[order[0]])) if ranked else 0.0
         return Reading(query, hits, ranked, probs[order], confidence)
+
+    def scored(self, query: str, sentences: list[Sentence]) -> tuple[list[Sentence], np.ndarray]:
+        """The sentences (with the cross-encoder's columns, for the neural reader) and the probability that
+        each answers ``query``, in the order given."""
+        if not sentences:
+            return sentences, np.zeros(0)
+        if self.cross is not None:
+            sentences = self.read_closely(query, sentences)
+        return sentences, self.model.probabilities(np.stack([s.features for s in sentences]))
 
     def read_closely(self, query: str, sentences: list[Sentence]) -> list[Sentence]:
         """The rows with ``CROSS_FEATURES`` added: the cross-encoder reads the ``read`` sentences the features
@@ -247,10 +254,7 @@ class Answerer:
         quotable sentence scores 0; ties keep the retrieval order."""
         if not hits:
             return []
-        sentences = self.features.rows(query, self.index.embed_query(query), hits)
-        if sentences and self.cross is not None:
-            sentences = self.read_closely(query, sentences)
-        probs = self.model.probabilities(np.stack([s.features for s in sentences])) if sentences else np.zeros(0)
+        sentences, probs = self.scored(query, self.features.rows(query, self.index.embed_query(query), hits))
         best: dict[str, float] = {}
         for sent, prob in zip(sentences, probs, strict=True):
             best[sent.passage_id] = max(best.get(sent.passage_id, 0.0), float(prob))

@@ -104,8 +104,10 @@ def _document_pairs(questions: list[Any], per_question: int, split: set[str], do
     wanted = [q for q in questions if not q.history and docs[q.doc]["split"] in split
               and (fraction >= 1.0 or _fraction_keeps(q.doc, fraction))]
     sentences: dict[str, list[tuple[int, int, str, set[str]]]] = {}
+    texts: dict[str, str] = {}
     for doc_id in sorted({q.doc for q in wanted}):
         document = parse(reading.ROOT / docs[doc_id]["file"], root=reading.ROOT / "docs")
+        texts[doc_id] = document.text
         rows = []
         for passage in chunk(document, settings.chunk_tokens, settings.chunk_overlap):
             heading = " › ".join(passage.section) if passage.section else passage.title
@@ -117,8 +119,6 @@ def _document_pairs(questions: list[Any], per_question: int, split: set[str], do
                                  set(question_analyzer.terms(text))))
                 previous = text
         sentences[doc_id] = rows
-    texts = {doc_id: parse(reading.ROOT / docs[doc_id]["file"], root=reading.ROOT / "docs").text
-             for doc_id in sentences}
     out: list[Pair] = []
     for group, q in enumerate(wanted):
         rows = sentences[q.doc]
