@@ -19,17 +19,39 @@ def mark(marker: str) -> str:
     return f"{MARK_OPEN}{marker}{MARK_CLOSE}"
 
 
+def table_row(headers: list[str], cells: list[str]) -> str:
+    """One table row as a line that names its columns: ``Header: cell; Header: cell``.
+
+    Empty cells are left out; a cell without a header (or whose header is itself) stands alone. Line
+    breaks inside a cell become spaces, so a row stays one line.
+    """
+    parts: list[str] = []
+    for k, cell in enumerate(cells):
+        cell = " ".join(cell.split())
+        if not cell:
+            continue
+        header = " ".join(headers[k].split()) if k < len(headers) else ""
+        parts.append(f"{header}: {cell}" if header and header != cell else cell)
+    return "; ".join(parts)
+
+
 @dataclass
 class Unit:
     """One block of a document.
 
     ``kind``: ``title``, ``heading`` (with ``level``), ``para``, ``item`` (list item, bullet removed),
-    or ``text`` (plain text: may turn out to be a heading or a footnote definition).
+    ``table``, or ``text`` (plain text: may turn out to be a heading or a footnote definition).
+
+    A ``table`` holds one row per line, each cell preceded by its column header:
+    ``Action: FCC OPS installation; Labor cost: $85; Parts cost: $6,120``, so that one row, quoted alone,
+    still says what each value is (``table_row`` writes that form). A table becomes a passage of its own,
+    under ``caption`` when it has one, else under the heading above it.
     """
 
     text: str
     kind: str = "text"
     level: int = 0
+    caption: str = ""
     # Filled by cleaning: (offset in the clean ``text``, marker).
     markers: list[tuple[int, str]] = field(default_factory=list)
 
