@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from footnote.ingest.footnotes import citation, clean_inline, extract_definitions, sort_key
 from footnote.ingest.models import Citation, Section
+from footnote.ingest.normalize import normalize
 from footnote.ingest.units import Loaded, Unit
 
 # A block that ends like this is complete; anything else may continue in the next block.
@@ -20,6 +21,7 @@ _TERMINAL = re.compile(r"[.!?:;。！？…][\"'”’)\]]*$")
 _EDIT = re.compile(r"(?:(?<=[a-z0-9)])Edit|\s*\[edit\])$")
 _URLISH = re.compile(r"https?://|www\.")
 _WS = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u3000]+")
+_PROSE_WORDS = 8
 
 
 @dataclass(frozen=True)
@@ -47,14 +49,67 @@ def build(loaded: Loaded, fallback_title: str) -> Structured:
         title = units[0].text
     text, sections, markers = _assemble(units, title)
     footnotes = tuple(
-        citation(marker, notes[marker]) for marker in sorted(notes, key=sort_key) if notes[marker]
+        citation(marker, normalize(notes[marker])) for marker in sorted(notes, key=sort_key) if notes[marker]
     )
     markers = tuple((o, m) for o, m in markers if m in notes)
+    text, sections = _with_notes(text, sections, footnotes, markers, title)
     return Structured(title=title, text=text, sections=sections, footnotes=footnotes, markers=markers)
 
 
+def is_prose(note: Citation) -> bool:
+    """Does a footnote say something (a definition, an explanation) rather than only cite a source?
+
+    A note is prose when it carries no link, has eight words or more, and reads as sentences: at least
+    half of its words start in lower case (a reference is mostly names and title words: "Ministry of
+    Economy, Trade and Industry, "Semiconductor Strategy," June 2023").
+    """
+    if note.urls:
+        return False
+    words = [w for w in note.text.split() if w[:1].isalpha()]
+    return len(words) >= _PROSE_WORDS and sum(w[:1].islower() for w in words) * 2 >= len(words)
+
+
+def _with_notes(
+    text: str, sections: tuple[Section, ...], footnotes: tuple[Citation, ...],
+    markers: tuple[tuple[int, str], ...], title: str,
+) -> tuple[str, tuple[Section, ...]]:
+    """Append the footnotes that are prose after the body, each a section of its own named
+    "footnote N" under the section of its first reference, so they can be found and quoted. The body's
+    offsets do not move."""
+    first: dict[str, int] = {}
+    for offset, marker in sorted(markers):
+        first.setdefault(marker, offset)
+    parts, extra = [text], []
+    pos = len(text)
+    for note in footnotes:
+        if not is_prose(note):
+            continue
+        where = first.get(note.marker)
+        path: tuple[str, ...] = (title,)
+        if where is not None:
+            for section in sections:
+                if section.start <= where < section.end or (where == section.end == len(text)):
+                    path = section.path
+        sep = "\n\n" if pos else ""
+        parts.append(sep + note.text)
+        start = pos + len(sep)
+        pos = start + len(note.text)
+        extra.append(Section(path=(*path, f"footnote {note.marker}"), start=start, end=pos))
+    return "".join(parts), sections + tuple(extra)
+
+
 def _clean(unit: Unit, known: set[str]) -> Unit:
-    raw = _WS.sub(" ", unit.text.replace("\n", " "))
+    if unit.kind == "table":  # one row per line: each line is cleaned on its own
+        rows = [_clean(Unit(row), known) for row in unit.text.split("\n")]
+        rows = [row for row in rows if row.text]
+        text, markers, pos = [], [], 0
+        for row in rows:
+            markers.extend((pos + o, m) for o, m in row.markers)
+            text.append(row.text)
+            pos += len(row.text) + 1
+        caption = _clean(Unit(unit.caption), known).text if unit.caption else ""
+        return Unit(text="\n".join(text), kind="table", caption=caption, markers=markers)
+    raw = _WS.sub(" ", normalize(unit.text).replace("\n", " "))
     text, markers = clean_inline(raw, known)
     stripped = text.lstrip()
     shift = len(text) - len(stripped)
@@ -161,32 +216,48 @@ def _is_body_line(units: list[Unit], i: int) -> bool:
 def _assemble(
     units: list[Unit], title: str
 ) -> tuple[str, tuple[Section, ...], tuple[tuple[int, str], ...]]:
+    """Join the blocks into the clean text; a heading opens a section, and a table is a section of its
+    own (under its caption when it has one, which is then its first line), after which the heading's
+    section goes on."""
     parts: list[str] = []
     markers: list[tuple[int, str]] = []
-    headings: list[tuple[int, int, str]] = []  # (offset, level, text)
+    starts: list[tuple[int, tuple[str, ...]]] = []  # (offset, path) where a section begins
+    stack: list[tuple[int, str]] = []
     pos = 0
     prev: Unit | None = None
+    after_table = False
     for unit in units:
         if prev is not None:
             sep = "\n" if unit.kind == prev.kind == "item" else "\n\n"
             parts.append(sep)
             pos += len(sep)
+        path = tuple(h for _, h in stack) or (title,)
         if unit.kind == "heading":
-            headings.append((pos, unit.level, unit.text))
+            while stack and stack[-1][0] >= unit.level:
+                stack.pop()
+            stack.append((unit.level, unit.text))
+            starts.append((pos, tuple(h for _, h in stack)))
+            after_table = False
+        elif unit.kind == "table":
+            if unit.caption and not unit.text.startswith(unit.caption):
+                unit.markers = [(o + len(unit.caption) + 1, m) for o, m in unit.markers]
+                unit.text = f"{unit.caption}\n{unit.text}"
+            starts.append((pos, (*path, unit.caption) if unit.caption else path))
+            after_table = True
+        elif after_table:
+            starts.append((pos, path))
+            after_table = False
         markers.extend((pos + o, m) for o, m in unit.markers)
         parts.append(unit.text)
         pos += len(unit.text)
         prev = unit
     text = "".join(parts)
     sections: list[Section] = []
-    first = headings[0][0] if headings else len(text)
+    first = starts[0][0] if starts else len(text)
     if first > 0:
         sections.append(Section(path=(title,), start=0, end=first))
-    stack: list[tuple[int, str]] = []
-    for k, (offset, level, heading) in enumerate(headings):
-        while stack and stack[-1][0] >= level:
-            stack.pop()
-        stack.append((level, heading))
-        end = headings[k + 1][0] if k + 1 < len(headings) else len(text)
-        sections.append(Section(path=tuple(h for _, h in stack), start=offset, end=end))
+    for k, (offset, path) in enumerate(starts):
+        end = starts[k + 1][0] if k + 1 < len(starts) else len(text)
+        if end > offset or k + 1 == len(starts):
+            sections.append(Section(path=path, start=offset, end=end))
     return text, tuple(sections), tuple(markers)

@@ -68,3 +68,5 @@ class Loaded:
     # Plain text has only Unicode superscripts for markers; formats with real markup mark them
     # explicitly, and a superscript digit there is text (10⁶, m²).
     superscript_markers: bool = True
+    # Pages (0-based) whose text came from OCR rather than the file's own text layer.
+    ocr_pages: list[int] = field(default_factory=list)
