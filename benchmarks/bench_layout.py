@@ -2,14 +2,15 @@
 and the tables and headings found, for this checkout and a baseline git revision side by side.
 
     .venv/bin/python benchmarks/bench_layout.py --baseline c582159 DOC [DOC ...]
-    .venv/bin/python benchmarks/bench_layout.py --baseline c582159 ../shared/real-docs/* corpus/cet-index-2025-japan-report.txt
+    .venv/bin/python benchmarks/bench_layout.py --baseline c582159 ../shared/real-docs/* \
+        corpus/cet-index-2025-japan-report.txt
 
 For each document:
-- **sentences whole**: the share of the reference text's sentences (eight words or more) found, letters
-  compared (digits left out: footnote numbers read inline differ between tools), as one unbroken run of the ingested document's text (a stamp, a footnote or the
-  next column read into the middle of a sentence breaks it). The reference is a careful text
-  layer made by another tool: ``pdftotext`` (poppler, reading order by columns) for a PDF, the raw
-  file for Markdown and text, BeautifulSoup's ``<p>`` text for HTML;
+- **sentences whole**: the share of the reference text's sentences (eight words or more) found as one
+  unbroken run of the ingested document's text (a stamp, a footnote or the next column read into the middle
+  of a sentence breaks it), letters compared (digits left out: tools read footnote numbers inline or not).
+  The reference is a careful text layer made by another tool: ``pdftotext`` (poppler, reading order by
+  columns) for a PDF, the raw file for Markdown and text, BeautifulSoup's ``<p>`` text for HTML;
 - **furniture**: page furniture found in the text (margin stamps, print-shop lines, running headers);
 - **tables** and **sections** found, and **footnote passages** (footnotes that became sections);
 - **parse s**: the median of 3 parses, and its ratio to the baseline's.
@@ -28,7 +29,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -157,14 +157,16 @@ def main() -> None:
         ratio = after["seconds"] / before["seconds"] if before["seconds"] else float("nan")
         results.append({"file": name, "reference_sentences": len(reference), "baseline": before, "now": after,
                         "time_ratio": round(ratio, 2)})
-        print(f"| {Path(name).name} | {len(reference)} | {before['sentences_whole']:.3f} → {after['sentences_whole']:.3f} "
+        whole = f"{before['sentences_whole']:.3f} → {after['sentences_whole']:.3f}"
+        print(f"| {Path(name).name} | {len(reference)} | {whole} "
               f"| {before['furniture']} → {after['furniture']} | {before['tables']} → {after['tables']} "
               f"| {before['sections']} → {after['sections']} | {after['footnote_sections']} "
               f"| {after['seconds']:.2f} / {before['seconds']:.2f} ({ratio:.2f}×) |")
     out = ROOT / "bench-results" / f"layout-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({"baseline": args.baseline, "median_of": 3, "results": results}, indent=2))
-    print(f"\nwrote {out.relative_to(ROOT)} (medians: {statistics.median(r['time_ratio'] for r in results):.2f}× parse time)")
+    median = statistics.median(r["time_ratio"] for r in results)
+    print(f"\nwrote {out.relative_to(ROOT)} (median parse time ratio {median:.2f}×)")
 
 
 if __name__ == "__main__":

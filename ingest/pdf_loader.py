@@ -512,7 +512,8 @@ def _bold_heading(lines: list[_Line], k: int, body: float) -> bool:
         return False
     if len(line.text) > 120 or len(line.text.split()) > 14 or line.starts_with_mark:
         return False
-    if re.search(r"[.,;:]$", line.text) or not (line.text[:1].isupper() or line.text[:1].isdigit() or line.text[:1] == "["):
+    first = line.text[:1]
+    if re.search(r"[.,;:]$", line.text) or not (first.isupper() or first.isdigit() or first == "["):
         return False
     prev = lines[k - 1] if k > 0 else None
     if prev is not None and not prev.bold and prev.table is None and not _TERMINAL.search(prev.text):

@@ -102,13 +102,13 @@ def _clean(unit: Unit, known: set[str]) -> Unit:
     if unit.kind == "table":  # one row per line: each line is cleaned on its own
         rows = [_clean(Unit(row), known) for row in unit.text.split("\n")]
         rows = [row for row in rows if row.text]
-        text, markers, pos = [], [], 0
+        row_markers: list[tuple[int, str]] = []
+        pos = 0
         for row in rows:
-            markers.extend((pos + o, m) for o, m in row.markers)
-            text.append(row.text)
+            row_markers.extend((pos + o, m) for o, m in row.markers)
             pos += len(row.text) + 1
         caption = _clean(Unit(unit.caption), known).text if unit.caption else ""
-        return Unit(text="\n".join(text), kind="table", caption=caption, markers=markers)
+        return Unit(text="\n".join(row.text for row in rows), kind="table", caption=caption, markers=row_markers)
     raw = _WS.sub(" ", normalize(unit.text).replace("\n", " "))
     text, markers = clean_inline(raw, known)
     stripped = text.lstrip()

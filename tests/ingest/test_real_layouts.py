@@ -65,7 +65,8 @@ def test_the_table_row_is_quoted_whole_under_its_caption(notice: Document, passa
 
 
 def test_headings_come_from_bold_lines(notice: Document, passages: list[Passage]) -> None:
-    sentence = "CBI is commercial or financial information that is both customarily and actually treated as private by its owner."
+    sentence = ("CBI is commercial or financial information that is both customarily and actually treated as "
+                "private by its owner.")
     found = [p for text, p in sentences(notice, passages) if text == sentence]
     assert [p.section for p in found] == [("Confidential Business Information (CBI)",)]
     paths = [s.path for s in notice.sections]
@@ -89,5 +90,6 @@ def test_spacing_accents_are_put_back_on_their_letters(notice: Document) -> None
 
 
 def test_a_url_broken_across_lines_is_whole(notice: Document) -> None:
-    assert "(http://knkt.dephub.go.id/knkt/ntsc_aviation/baru/2018%20-%20035%20-%20PK-LQP%20Final%20Report.pdf)" in notice.text
+    url = "http://knkt.dephub.go.id/knkt/ntsc_aviation/baru/2018%20-%20035%20-%20PK-LQP%20Final%20Report.pdf"
+    assert f"({url})" in notice.text
     assert "internet https://www.myboeingfleet.com." in notice.text
