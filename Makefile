@@ -7,9 +7,24 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install browser run test lint clean
+.PHONY: install browser tesseract run test lint clean
 
-install: $(STAMP)
+install: $(STAMP) tesseract
+
+# OCR of scanned PDF pages (ingest/ocr.py) reads Tesseract's language data: Debian's tesseract-ocr with eng.
+# Without root or sudo it says so and goes on: ingest then skips scanned pages with the same line.
+tesseract:
+	@if ! ls /usr/share/tesseract-ocr/*/tessdata/eng.traineddata >/dev/null 2>&1 && [ -z "$$TESSDATA_PREFIX" ]; then \
+		SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+		if [ -n "$$SUDO" ] && ! command -v sudo >/dev/null; then \
+			echo "OCR needs Debian's tesseract-ocr and tesseract-ocr-eng: install them as root"; \
+		else \
+			echo "installing Debian's tesseract-ocr for OCR of scanned PDFs"; \
+			$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+			$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-eng \
+				>/dev/null || echo "could not install tesseract-ocr: scanned PDF pages will be skipped"; \
+		fi; \
+	fi
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)

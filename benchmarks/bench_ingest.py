@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/bench_ingest.py                  # a 50 MB file: parse + chunk
     .venv/bin/python benchmarks/bench_ingest.py --size-mb 5      # a smaller one
     .venv/bin/python benchmarks/bench_ingest.py --full-mb 1      # also a full `update_index` on a 1 MB file
+    .venv/bin/python benchmarks/bench_ingest.py --formats rst,pptx,epub --format-mb 2   # also .rst, .pptx, .epub
 
 Writes ``bench-results/ingest-<time>.json`` and prints one Markdown row per measurement.
 
@@ -85,6 +86,92 @@ def generate(path: Path, size_mb: float, seed: int = 13) -> dict[str, int]:
     return {"bytes": path.stat().st_size, "sentences": sentences, "markers": markers, "sections": sections}
 
 
+def generate_format(path: Path, fmt: str, size_mb: float, seed: int = 13) -> dict[str, int]:
+    """An .rst, .pptx or .epub holding about ``size_mb`` of text, made like ``generate``'s file: sections
+    (pptx: slides of 6 sentences) of the corpus's sentences, a footnote marker after every 10th sentence and
+    its definition with a URL (rst ``[#n]_`` footnotes, pptx superscript runs and a source line, EPUB
+    ``epub:type`` noterefs and asides). ``bytes`` counts the text (a pptx or EPUB is compressed)."""
+    rng = random.Random(seed)
+    pool = corpus_sentences()
+    per = 6 if fmt == "pptx" else SENTENCES_PER_SECTION
+    sections: list[list[tuple[str, int]]] = []  # (sentence, its footnote number or 0)
+    written = sentences = markers = 0
+    while written < size_mb * 1_000_000:
+        section: list[tuple[str, int]] = []
+        for _ in range(per):
+            sentences += 1
+            markers += sentences % MARKER_EVERY == 0
+            section.append((rng.choice(pool), markers if sentences % MARKER_EVERY == 0 else 0))
+            written += len(section[-1][0]) + 1
+        sections.append(section)
+    {"rst": _write_rst, "pptx": _write_pptx, "epub": _write_epub}[fmt](path, sections)
+    return {"bytes": written, "file_bytes": path.stat().st_size, "sentences": sentences, "markers": markers,
+            "sections": len(sections)}
+
+
+def _source(n: int) -> str:
+    return f'Agency {n}, "Report number {n}," May 2025, https://example.org/reports/{n}.'
+
+
+def _write_rst(path: Path, sections: list[list[tuple[str, int]]]) -> None:
+    lines = ["Generated Technology Report", "=" * 27, ""]
+    for k, section in enumerate(sections, 1):
+        lines += [f"Section {k}", "-" * len(f"Section {k}"), ""]
+        for i in range(0, len(section), 6):
+            lines += [" ".join(f"{s[:-1]} [#n{n}]_." if n else s for s, n in section[i:i + 6]), ""]
+        lines += [f".. [#n{n}] {_source(n)}\n" for _, n in section if n]
+    path.write_text("\n".join(lines), "utf-8")
+
+
+def _write_pptx(path: Path, sections: list[list[tuple[str, int]]]) -> None:
+    from pptx import Presentation
+    from pptx.util import Inches
+
+    deck = Presentation()
+    for k, section in enumerate(sections, 1):
+        slide = deck.slides.add_slide(deck.slide_layouts[1])
+        slide.shapes.title.text = f"Slide {k}"
+        body = slide.placeholders[1].text_frame
+        sources = slide.shapes.add_textbox(Inches(0.5), Inches(6.8), Inches(9), Inches(0.5)).text_frame
+        for i, (sentence, n) in enumerate(section):
+            paragraph = body.paragraphs[0] if i == 0 else body.add_paragraph()
+            paragraph.add_run().text = sentence[:-1] if n else sentence
+            if n:
+                for where, text in ((paragraph, str(n)), (sources.add_paragraph(), str(n))):
+                    run = where.add_run()
+                    run.text = text
+                    run.font._rPr.set("baseline", "30000")
+                paragraph.add_run().text = "."
+                sources.paragraphs[-1].add_run().text = f" {_source(n)}"
+    deck.save(str(path))
+
+
+def _write_epub(path: Path, sections: list[list[tuple[str, int]]]) -> None:
+    from ebooklib import epub
+
+    book = epub.EpubBook()
+    book.set_identifier("generated")
+    book.set_title("Generated Technology Report")
+    chapters = []
+    for k, section in enumerate(sections, 1):
+        body = [f"<h1>Chapter {k}</h1>"]
+        for i in range(0, len(section), 6):
+            body.append("<p>" + " ".join(
+                f'{s[:-1]}<a epub:type="noteref" href="#n{n}">{n}</a>.' if n else s for s, n in section[i:i + 6]
+            ) + "</p>")
+        body += [f'<aside epub:type="footnote" id="n{n}"><p>{_source(n)}</p></aside>' for _, n in section if n]
+        chapter = epub.EpubHtml(title=f"Chapter {k}", file_name=f"ch{k}.xhtml", lang="en")
+        chapter.content = ('<html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops">'
+                           f"<body>{''.join(body)}</body></html>")
+        book.add_item(chapter)
+        chapters.append(chapter)
+    book.toc = chapters
+    book.add_item(epub.EpubNcx())
+    book.add_item(epub.EpubNav())
+    book.spine = chapters
+    epub.write_epub(str(path), book)
+
+
 CHILD = r"""
 import json, resource, sys, time
 from pathlib import Path
@@ -141,6 +228,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size-mb", type=float, default=50.0, help="size of the parse+chunk file (default 50)")
     parser.add_argument("--full-mb", type=float, default=0.0, help="also run a full ingest on a file this big")
+    parser.add_argument("--formats", default="", help="also parse + chunk generated files of these formats "
+                        "(comma list of rst, pptx, epub) and the real PEP 8 (rst)")
+    parser.add_argument("--format-mb", type=float, default=1.0, help="text in each --formats file (default 1)")
     parser.add_argument("--out", type=Path, default=None, help="JSON results (default bench-results/ingest-*.json)")
     args = parser.parse_args()
 
@@ -159,6 +249,18 @@ def main() -> None:
             results["runs"].append({"label": label, "mode": mode, "file": size, **result})
             print(row(label, size, result), flush=True)
             path.unlink()
+        for fmt in [f.strip() for f in args.formats.split(",") if f.strip()]:
+            path = work / f"generated-{args.format_mb:g}mb.{fmt}"
+            size = generate_format(path, fmt, args.format_mb)
+            result = measure("parse-chunk", path, work)
+            results["runs"].append({"label": f"{fmt}: parse + chunk", "mode": "parse-chunk", "file": size, **result})
+            print(row(f"{fmt}: parse + chunk ({size['sections']:,} sections)", size, result), flush=True)
+            if fmt == "rst":
+                pep8 = ROOT / "tests" / "fixtures" / "peps" / "pep-0008.rst"
+                size = {"bytes": pep8.stat().st_size}
+                result = measure("parse-chunk", pep8, work)
+                results["runs"].append({"label": "PEP 8 (rst)", "mode": "parse-chunk", "file": size, **result})
+                print(row("PEP 8 (real rst)", size, result), flush=True)
     results["machine"]["load_avg_after"] = os.getloadavg()
     out = args.out or ROOT / "bench-results" / f"ingest-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

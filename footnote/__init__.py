@@ -9,3 +9,6 @@ __version__ = "0.1.0"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# ONNX Runtime (the server's query model) sends telemetry events unless told not to, and must be told before it is
+# imported; child processes (parse workers, Ray) inherit this. index.embed also turns them off once imported.
+os.environ["ORT_DISABLE_TELEMETRY"] = "1"

@@ -1,4 +1,4 @@
-"""The one command-line entry point: ``footnote ingest|search|serve|ask|eval``.
+"""The one command-line entry point: ``footnote ingest|search|serve|mcp|ask|eval``.
 
 Heavy modules (torch, FAISS, FastAPI) are imported inside each command so ``footnote --help`` is instant.
 Domain errors become one ``error: ...`` line on stderr and a non-zero exit, never a traceback.
@@ -141,7 +141,7 @@ def ingest(
     paths: tuple[Path, ...], index_dir: Path | None, chunk_tokens: int | None, overlap: int | None, quiet: bool,
     store: str | None, milvus_uri: str | None, ray_address: str | None,
 ) -> None:
-    """Turn documents (txt, md, html, pdf, docx) into passages and build the search index."""
+    """Turn documents (txt, md, rst, html, pdf, docx, pptx, epub) into passages and build the search index."""
     from footnote.index.build import update_from_settings
 
     settings = _settings(index_dir=index_dir, chunk_tokens=chunk_tokens, chunk_overlap=overlap, store=store,
@@ -206,17 +206,33 @@ def search(query: str, index_dir: Path | None, mode: str, k: int, as_json: bool,
 @main.command()
 @click.option("--host", default=None, help="Address to bind (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default 8000).")
+@click.option("--keep-alive", "keep_alive_seconds", type=click.IntRange(1, 300), default=None, metavar="SECONDS",
+              help="Close an idle keep-alive connection after this long (default 5).")
+@click.option("--max-connections", type=click.IntRange(min=1), default=None,
+              help="Concurrent connections at most; beyond them a request gets 503 (default 100).")
+@click.option("--graceful-shutdown", "graceful_shutdown_seconds", type=click.IntRange(min=0), default=None,
+              metavar="SECONDS", help="On shutdown, wait this long for open requests (default 10).")
+@click.option("--forwarded-allow-ips", default=None, metavar="IPS",
+              help="Proxies whose X-Forwarded-For/-Proto are trusted, comma-separated, * for any "
+                   "(default 127.0.0.1,::1).")
 @index_option
 @store_options
+@click.option("--watch/--no-watch", default=None,
+              help="Keep the index in sync with the corpus folder: each change is ingested as a sync job "
+                   "(default: $FOOTNOTE_WATCH, else off).")
 @_friendly_errors
-def serve(host: str | None, port: int | None, index_dir: Path | None, store: str | None,
-          milvus_uri: str | None) -> None:
+def serve(host: str | None, port: int | None, keep_alive_seconds: int | None, max_connections: int | None,
+          graceful_shutdown_seconds: int | None, forwarded_allow_ips: str | None, index_dir: Path | None,
+          store: str | None, milvus_uri: str | None, watch: bool | None) -> None:
     """Serve the answer API, the chat page and the OpenAI-compatible endpoint."""
     import uvicorn
 
     from footnote.service.app import create_app
 
-    settings = _settings(index_dir=index_dir, store=store, milvus_uri=milvus_uri, host=host, port=port)
+    settings = _settings(index_dir=index_dir, store=store, milvus_uri=milvus_uri, host=host, port=port,
+                         watch=watch, keep_alive_seconds=keep_alive_seconds, max_connections=max_connections,
+                         graceful_shutdown_seconds=graceful_shutdown_seconds,
+                         forwarded_allow_ips=forwarded_allow_ips)
     _store(settings)  # a bad choice is one line now, not a failing start-up
     # Footnote's own lines (the index version served, the query runtime, failed refreshes) beside uvicorn's.
     handler = logging.StreamHandler()
@@ -224,7 +240,32 @@ def serve(host: str | None, port: int | None, index_dir: Path | None, store: str
     logging.getLogger("footnote").addHandler(handler)
     logging.getLogger("footnote").setLevel(logging.INFO)
     app = create_app(settings=settings)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    uvicorn.run(app, **server_options(settings), log_level="info")
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options from the settings: address, keep-alive, connection limit, shutdown wait, proxies."""
+    return {"host": settings.host, "port": settings.port, "timeout_keep_alive": settings.keep_alive_seconds,
+            "limit_concurrency": settings.max_connections,
+            "timeout_graceful_shutdown": settings.graceful_shutdown_seconds,
+            "proxy_headers": True, "forwarded_allow_ips": settings.forwarded_allow_ips}
+
+
+@main.command()
+@index_option
+@store_options
+@_friendly_errors
+def mcp(index_dir: Path | None, store: str | None, milvus_uri: str | None) -> None:
+    """Serve the answer tools to an assistant over MCP (stdio): for Claude Desktop, VS Code, any MCP client.
+
+    Stdout carries the protocol only; logs go to stderr. The same tools are at /mcp on `footnote serve`.
+    """
+    from footnote.service.mcp_server import run_stdio, stderr_logging
+
+    settings = _settings(index_dir=index_dir, store=store, milvus_uri=milvus_uri)
+    _store(settings)  # a bad choice is one line now, not a failing start-up
+    stderr_logging()
+    run_stdio(settings)
 
 
 @main.command()

@@ -66,6 +66,9 @@ class DocumentError(FootnoteError):
         self.path = path
         self.reason = reason
 
+    def __reduce__(self) -> tuple[type[DocumentError], tuple[str, str]]:
+        return type(self), (self.path, self.reason)  # pickled across the parse workers (ingest.worker)
+
 
 class UnsupportedFormat(DocumentError):
     """The file's type is not one Footnote reads."""

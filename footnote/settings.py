@@ -45,6 +45,27 @@ class Settings(BaseSettings):
     chunk_tokens: int = Field(default=160, ge=16, le=1024, description="token budget of one passage")
     chunk_overlap: int = Field(default=0, ge=0, le=3, description="sentences repeated between passages")
 
+    # OCR of scanned PDF pages (ingest.ocr): Tesseract, through PyMuPDF; Debian's tesseract-ocr (make install).
+    ocr: bool = Field(default=True, description="OCR PDF pages that have no text layer (scans)")
+    ocr_language: str = Field(default="eng", min_length=1, description="Tesseract language(s): eng, eng+deu")
+    ocr_max_pages: int = Field(default=200, ge=0, description="pages OCRed per document at most")
+
+    # Parse workers (ingest.worker): every file is read and chunked in a separate process with these limits; a file
+    # that breaks one is skipped with the reason. 0 workers reads in the ingest's own process, without limits.
+    parse_workers: int = Field(default=2, ge=0, le=64, description="parse worker processes (0: none, no limits)")
+    parse_max_mb: int = Field(default=1024, ge=64, description="memory (address space) a file may take to read, MB")
+    parse_cpu_seconds: int = Field(default=120, ge=1, description="processor seconds a file may take to read")
+    parse_wall_seconds: float = Field(default=120, gt=0, description="seconds a file may take to read")
+    parse_max_output_mb: int = Field(default=256, ge=1, description="size of one file's text and passages, MB")
+    # Checks before anything is expanded (ingest.guards).
+    zip_max_mb: int = Field(default=200, ge=1, description="uncompressed size of a docx (any zip), MB")
+    zip_max_ratio: int = Field(default=100, ge=2, description="compression ratio of a zip member over 1 MB")
+    pdf_max_pages: int = Field(default=2000, ge=1, description="pages of a PDF")
+    pdf_max_stream_mb: int = Field(default=64, ge=1, description="one PDF content stream, decoded, MB")
+    pdf_max_total_mb: int = Field(default=256, ge=1, description="all content streams of a PDF, decoded, MB")
+    # Upload, delete and sync jobs (service.jobs): one that runs longer fails with that reason.
+    job_timeout_seconds: float = Field(default=1800, gt=0, description="seconds one job may run")
+
     # Embeddings: None means the packaged all-MiniLM-L6-v2 (verified by sha256).
     model_path: str | None = None
     embed_batch_size: int = 64
@@ -81,6 +102,18 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [name.strip() for name in value.split(",") if name.strip()]
         return value
+    # `footnote serve --watch`: the corpus folder is watched and each change ingested (a "sync" job).
+    watch: bool = False
+    watch_debounce_ms: int = Field(default=500, ge=50, le=60_000,
+                                   description="quiet time after a change before it is ingested")
+    # The HTTP server (uvicorn; `footnote serve` options of the same names). An idle keep-alive connection is closed
+    # after keep_alive_seconds; beyond max_connections open connections (or tasks) a request gets 503 at once.
+    keep_alive_seconds: int = Field(default=5, ge=1, le=300, description="idle keep-alive connections closed after")
+    max_connections: int = Field(default=100, ge=1, description="concurrent connections; beyond them: 503")
+    graceful_shutdown_seconds: int = Field(default=10, ge=0, description="wait for open requests on shutdown")
+    # Behind a reverse proxy: X-Forwarded-For/-Proto are read from these addresses only ("*": any), so client
+    # addresses and https are seen as the proxy saw them; "" reads them from nobody.
+    forwarded_allow_ips: str = Field(default="127.0.0.1,::1", description="proxies trusted for X-Forwarded-*")
     # Uploads (POST /documents): the limit per file and per request, in MB (10**6 bytes).
     max_upload_mb: float = Field(default=50, gt=0, description="size limit per uploaded file and per request")
 

@@ -41,7 +41,10 @@ from footnote.index.writer import (
     text_key,
     write_version,
 )
+from footnote.ingest.guards import GuardLimits
+from footnote.ingest.ocr import OcrOptions
 from footnote.ingest.tokens import WordPieces
+from footnote.ingest.worker import ParseLimits
 from footnote.settings import Settings
 
 EMBED_SLICE = 64  # texts per embedding call when progress is observed
@@ -90,7 +93,7 @@ def _n(count: int, noun: str) -> str:
 def update_from_settings(paths: Sequence[str | Path], settings: Settings, *, index_dir: str | Path | None = None,
                          echo: Say | None = None, progress: bool | None = None,
                          on_progress: OnProgress | None = None, embedder: Embedder | None = None,
-                         sentences: bool = True) -> UpdateReport:
+                         sentences: bool = True, keep_failed: bool = False) -> UpdateReport:
     """``update_index`` with every option ``settings`` holds (passages, model, vector store, dense index, Ray),
     into ``index_dir`` (None: the settings' own). The other arguments are the run's own, as ``update_index``'s."""
     return update_index(
@@ -98,7 +101,23 @@ def update_from_settings(paths: Sequence[str | Path], settings: Settings, *, ind
         overlap=settings.chunk_overlap, model_path=settings.model_path, embed_batch_size=settings.embed_batch_size,
         dense_kind=settings.dense_index, store=choose_store(settings.store, settings.milvus_uri),
         ray=settings.ray_address, echo=echo, progress=progress, on_progress=on_progress, embedder=embedder,
-        sentences=sentences)
+        sentences=sentences, ocr=ocr_options(settings), keep_failed=keep_failed, limits=parse_limits(settings))
+
+
+def parse_limits(settings: Settings) -> ParseLimits:
+    """The parse workers' limits and the checks before expanding a file (``FOOTNOTE_PARSE_*``, ``_ZIP_*``,
+    ``_PDF_*``)."""
+    return ParseLimits(
+        workers=settings.parse_workers, max_mb=settings.parse_max_mb, cpu_seconds=settings.parse_cpu_seconds,
+        wall_seconds=settings.parse_wall_seconds, max_output_mb=settings.parse_max_output_mb,
+        guards=GuardLimits(zip_max_mb=settings.zip_max_mb, zip_max_ratio=settings.zip_max_ratio,
+                           pdf_max_pages=settings.pdf_max_pages, pdf_max_stream_mb=settings.pdf_max_stream_mb,
+                           pdf_max_total_mb=settings.pdf_max_total_mb))
+
+
+def ocr_options(settings: Settings) -> OcrOptions:
+    """The OCR of scanned PDF pages that ``settings`` ask for."""
+    return OcrOptions(enabled=settings.ocr, language=settings.ocr_language, max_pages=settings.ocr_max_pages)
 
 
 def update_index(
@@ -117,6 +136,9 @@ def update_index(
     ray: str | None = None,
     on_progress: OnProgress | None = None,
     sentences: bool = True,
+    ocr: OcrOptions | None = None,
+    keep_failed: bool = False,
+    limits: ParseLimits | None = None,
 ) -> UpdateReport:
     """Make the index at ``index_dir`` hold exactly the supported files under ``paths``.
 
@@ -130,7 +152,10 @@ def update_index(
     The managed uploads folder beside the index (``versions.uploads_dir``) is always ingested with ``paths``,
     so neither an upload nor a CLI run drops the other's documents. ``on_progress(stage, done, total)`` is
     called with ("parsing", files read, files) and ("embedding", passages embedded, passages to embed)
-    as work advances (a passage's share of the work includes its sentences).
+    as work advances (a passage's share of the work includes its sentences). ``ocr``: how scanned PDF
+    pages are OCRed (None: not at all; ``update_from_settings`` passes the settings' ``FOOTNOTE_OCR*``).
+    ``keep_failed``: a changed file that no longer parses keeps its indexed version (``index.plan.plan``).
+    ``limits``: the parse workers' (``ingest.worker``; None: the defaults, two workers).
     """
     started = time.perf_counter()
     say: Say = echo or (lambda line: None)
@@ -155,7 +180,7 @@ def update_index(
         for name, size in versions.remove_stale_builds(index_dir):
             say(f"removed {name}, the unfinished build of an ingest that was killed ({size / 1e6:.1f} MB)")
         planned = plan(targets, index_dir, chunking, run_model.sha256, run_model.word_pieces, store, say, progress,
-                       on_progress)
+                       on_progress, ocr, keep_failed, limits)
         common = dict(index_dir=index_dir, documents=len(planned.documents), passages=len(planned.passages),
                       new=planned.paths_of("new"), changed=planned.paths_of("changed"), removed=planned.removed,
                       unchanged=planned.paths_of("unchanged"), skipped=tuple(planned.skipped))
@@ -299,8 +324,13 @@ def _fit(planned: Plan, vectors: _Vectors, sentences: bool, embed: _Embedding) -
         now = {text_key(dense_text(p)) for p in passages}
         # Changes add up across updates: many small ones re-fit once they matter together.
         changed = previous.changed_since_fit + len(now.symmetric_difference(prev.passage_rows))
-        if not needs_refit(previous, len(passages), changed):
-            return previous.replace(changed_since_fit=changed), False
+        # Documents, not requests: a burst of junk uploads is a few documents among many, and must not re-fit
+        # (and so switch) everyone's ranking; docs/architecture.md, Hybrid fusion.
+        documents_changed = previous.documents_changed_since_fit + len(planned.paths_of("new")) \
+            + len(planned.paths_of("changed")) + len(planned.removed)
+        if not needs_refit(previous, len(passages), changed, documents=len(planned.documents),
+                           documents_changed=documents_changed):
+            return previous.replace(changed_since_fit=changed, documents_changed_since_fit=documents_changed), False
     documents = {d.doc_id: d for d in planned.documents}
     return fit_fusion(documents, passages, vectors.passage_vectors, lambda texts: embed(texts, "fitting fusion"),
                       sentence_vectors=vectors.sentence_vectors if sentences else None,

@@ -215,6 +215,7 @@ class OnnxQueries:
             import onnxruntime as ort
             import torch
 
+            ort.disable_telemetry_events()  # offline for real (also ORT_DISABLE_TELEMETRY, set by footnote)
             features = _tokenize(model, cls.PROBES)
             inputs: tuple[str, ...] = tuple(
                 name for name in ("input_ids", "attention_mask", "token_type_ids") if name in features)

@@ -14,7 +14,10 @@ which turns dense off: hybrid is then exactly BM25.
 
 The same seed, corpus and model give the same weights (the sample, the grid and its tie-break are
 deterministic). The fit and its evidence go into the manifest (``fusion``); ``needs_refit`` keeps them
-while the corpus has not changed by more than ``REFIT_CHANGE`` of its passages.
+until the corpus has really changed: more than ``REFIT_CHANGE`` of its passages and more than ``REFIT_CHANGE``
+of its documents (at least ``REFIT_MIN_DOCUMENTS`` of them) new, changed or gone since the fit, counted across
+updates. Documents, not requests or bytes: a burst of small junk uploads, or one huge junk file, does not
+switch everyone's ranking.
 """
 
 from __future__ import annotations
@@ -46,7 +49,8 @@ GRID = tuple(round(0.05 * i, 2) for i in range(21))
 # the shipped eval's dev half (docs/benchmarks.md, Hybrid fusion), from 0, 0.25, 0.5, 0.75 and 1.
 SHRINK = 0.25
 MIN_GAIN = 0.01  # MRR@10 a mix must add over the better retriever alone
-REFIT_CHANGE = 0.2  # re-fit when more than this share of passages is new or gone since the fit
+REFIT_CHANGE = 0.2  # re-fit when more than this share of passages (and of documents) is new or gone since the fit
+REFIT_MIN_DOCUMENTS = 10  # and at least this many documents are new, changed or gone
 METHOD = "held-out sentence"
 _WORD = re.compile(r"\w+")
 
@@ -127,7 +131,7 @@ def fit_fusion(documents: dict[str, Document], passages: Sequence[Passage], pass
     base = FusionParams(method="convex", dense_weight=0.5, bm25_weight=0.5, depth=DEPTH)
     if len(queries) < 10:  # too little text to measure: plain equal weights, said so
         return FusionFit(base, fitted=False, seed=seed, method=METHOD, pseudo_queries=len(queries),
-                         passages=len(passages),
+                         passages=len(passages), documents=len(documents),
                          why="fewer than 10 pseudo-queries: too few passages with two sentences or more")
     rows = [row for row, _, _ in queries]
     lexical = [lexical_text(p) for p in passages]
@@ -165,6 +169,7 @@ def fit_fusion(documents: dict[str, Document], passages: Sequence[Passage], pass
     params = replace(base, dense_weight=weight, bm25_weight=round(1 - weight, 2))
     return FusionFit(
         params, fitted=True, seed=seed, method=METHOD, pseudo_queries=len(queries), passages=len(passages),
+        documents=len(documents),
         evidence={"dense": _rates(dense_ranks), "bm25": _rates(bm25_ranks), "best_weight": best,
                   "reembedded_passages": len(groups),
                   "hybrid": grid[weight] if weight in grid else grid[best],
@@ -172,12 +177,20 @@ def fit_fusion(documents: dict[str, Document], passages: Sequence[Passage], pass
     )
 
 
-def needs_refit(previous: FusionFit | None, passages: int, changed: int) -> bool:
-    """Whether a new fit is worth it: none yet, or more than ``REFIT_CHANGE`` of the passages new or gone."""
+def needs_refit(previous: FusionFit | None, passages: int, changed: int, *, documents: int | None = None,
+                documents_changed: int | None = None) -> bool:
+    """Whether a new fit is worth it: none yet, or more than ``REFIT_CHANGE`` of the passages new or gone
+    (``changed``) and, when ``documents_changed`` is given, more than ``REFIT_CHANGE`` of the ``documents``
+    and at least ``REFIT_MIN_DOCUMENTS`` new, changed or gone since the fit."""
     if previous is None or previous.method != METHOD:
         return True
-    fitted_on = previous.passages
-    return bool(changed > REFIT_CHANGE * max(fitted_on, passages, 1))
+    if not changed > REFIT_CHANGE * max(previous.passages, passages, 1):
+        return False
+    if documents_changed is None:
+        return True
+    fitted_on = previous.documents or documents or 0
+    return documents_changed >= REFIT_MIN_DOCUMENTS and documents_changed > REFIT_CHANGE * max(
+        fitted_on, documents or 0, 1)
 
 
 def summary(fusion: FusionFit) -> str:

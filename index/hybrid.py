@@ -71,6 +71,8 @@ class FusionFit:
     evidence: dict[str, Any] | None = None  # per retriever hit@1/hit@10/MRR@10, the grid of weights tried
     why: str | None = None  # why not fitted
     changed_since_fit: int = 0  # passages new or gone since the fit, across updates
+    documents: int = 0  # documents the fit was made on (0: a fit from before they were counted)
+    documents_changed_since_fit: int = 0  # documents new, changed or gone since the fit, across updates
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)

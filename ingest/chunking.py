@@ -8,7 +8,9 @@ sentence too long for either limit is cut at word boundaries into pieces that fi
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
+from functools import lru_cache
 
 from footnote.ingest.models import Document, Passage, Section
 from footnote.ingest.sentences import sentence_spans
@@ -68,6 +70,24 @@ class _Limit:
     def fits(self, text: str) -> bool:
         return count_tokens(text) <= self.budget and self.word_pieces.count(text) <= self.word_pieces.limit
 
+    @property
+    def max_words(self) -> int:
+        """Most words a fitting piece can hold: every word is at least one token and one word piece."""
+        return max(1, min(self.budget, self.word_pieces.limit))
+
+    @property
+    def max_chars(self) -> int:
+        """Most characters a fitting piece can hold: ``budget`` tokens of the longest cl100k token."""
+        return self.budget * _longest_token()
+
+
+@lru_cache(maxsize=1)
+def _longest_token() -> int:
+    """Characters in cl100k_base's longest token (its bytes, an upper bound on its characters)."""
+    from footnote.ingest.tokens import _encoding
+
+    return max(len(token) for token in _encoding().token_byte_values())
+
 
 def _fitted(text: str, spans: list[tuple[int, int]], limit: _Limit) -> list[tuple[int, int]]:
     """Split any sentence that alone breaks a limit at word boundaries."""
@@ -81,12 +101,17 @@ def _fitted(text: str, spans: list[tuple[int, int]], limit: _Limit) -> list[tupl
 
 
 def _split_long(text: str, start: int, end: int, limit: _Limit) -> list[tuple[int, int]]:
-    words = [(start + m.start(), start + m.end()) for m in _WORD.finditer(text[start:end])]
+    """Pieces of as many whole words as fit. Linear in the sentence: a piece is searched for (binary search)
+    only among the next ``max_words`` words within ``max_chars``, which no fitting piece exceeds, so each
+    word is counted a bounded number of times (the search over the whole rest made a 49 MB line quadratic)."""
+    words = [(m.start(), m.end()) for m in _WORD.finditer(text, start, end)]
     pieces: list[tuple[int, int]] = []
     i = 0
     while i < len(words):
-        # Largest j with words[i:j] fitting; binary search keeps this fast for very long "sentences".
-        lo, hi = i + 1, len(words)
+        # Largest j with words[i:j] fitting.
+        lo, hi = i + 1, min(len(words), i + limit.max_words)
+        if hi > lo and words[hi - 1][1] - words[i][0] > limit.max_chars:
+            hi = max(lo, bisect_right(words, words[i][0] + limit.max_chars, lo, hi, key=lambda w: w[1]))
         while lo < hi:
             mid = (lo + hi + 1) // 2
             if limit.fits(text[words[i][0]:words[mid - 1][1]]):
@@ -105,7 +130,7 @@ def _split_long(text: str, start: int, end: int, limit: _Limit) -> list[tuple[in
 def _split_word(text: str, start: int, end: int, limit: _Limit) -> list[tuple[int, int]]:
     pieces: list[tuple[int, int]] = []
     while start < end:
-        lo, hi = start + 1, end
+        lo, hi = start + 1, min(end, start + limit.max_chars)
         while lo < hi:
             mid = (lo + hi + 1) // 2
             if limit.fits(text[start:mid]):

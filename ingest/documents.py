@@ -14,14 +14,19 @@ import hashlib
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from footnote.errors import DocumentError, InputError, UnreadableDocument, UnsupportedFormat
 from footnote.ingest.loaders import FORMATS, load
 from footnote.ingest.models import Document
 from footnote.ingest.structure import build
 
+if TYPE_CHECKING:
+    from footnote.ingest.ocr import OcrOptions
+
 _SLUG = re.compile(r"[^\w]+")
-_FORMAT_NAMES = {"txt": "text", "md": "Markdown", "html": "HTML", "pdf": "PDF", "docx": "docx"}
+_FORMAT_NAMES = {"txt": "text", "md": "Markdown", "html": "HTML", "pdf": "PDF", "docx": "docx",
+                 "rst": "reStructuredText", "pptx": "pptx", "epub": "EPUB"}
 _MAX_MESSAGE = 200
 
 
@@ -56,17 +61,34 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
 
 
 def _walk(folder: Path) -> tuple[list[Path], list[Path]]:
-    """(regular files, symbolic links) under ``folder``, hidden entries left out. ``rglob`` does not
-    descend into linked folders, so every path here is inside ``folder`` up to its last component."""
+    """(regular files, symbolic links) under ``folder``, hidden entries left out. Hidden folders (the
+    server's ``.incoming`` staging, ``.jobs``, ``.removed``) are never entered, linked folders are not
+    followed, and an entry that vanishes while the walk runs (another upload's staging folder removed
+    meanwhile) is passed over rather than failing the run. Every path is inside ``folder`` up to its last
+    component."""
     files: list[Path] = []
     links: list[Path] = []
-    for path in folder.rglob("*"):
-        if any(part.startswith(".") for part in path.relative_to(folder).parts):
+    pending = [folder]
+    while pending:
+        here = pending.pop()
+        try:
+            with os.scandir(here) as entries:
+                listed = sorted(entries, key=lambda entry: entry.name)
+        except OSError:  # removed since it was listed, or not readable (as rglob did, passed over)
             continue
-        if path.is_symlink():
-            links.append(path)
-        elif path.is_file():
-            files.append(path)
+        for entry in listed:
+            if entry.name.startswith("."):
+                continue
+            path = here / entry.name
+            try:
+                if entry.is_symlink():
+                    links.append(path)
+                elif entry.is_dir(follow_symlinks=False):
+                    pending.append(path)
+                elif entry.is_file(follow_symlinks=False):
+                    files.append(path)
+            except OSError:
+                continue
     return files, links
 
 
@@ -100,8 +122,12 @@ def unsupported_reason(path: Path) -> str:
     return f"unsupported format ({suffix})" if suffix else "unsupported format (no extension)"
 
 
-def parse(path: Path, root: Path | None = None) -> Document:
-    """Read one file into a Document; raise ``UnsupportedFormat`` or ``UnreadableDocument``."""
+def parse(path: Path, root: Path | None = None, ocr: OcrOptions | None = None) -> Document:
+    """Read one file into a Document; raise ``UnsupportedFormat`` or ``UnreadableDocument``. ``ocr``: how
+    scanned PDF pages are OCRed (None: not at all); a file that needs OCR where Tesseract is missing is
+    skipped with the line that names the package."""
+    from footnote.ingest.ocr import OcrUnavailable
+
     path = Path(path)
     relative = _relative(path, root)
     fmt = FORMATS.get(path.suffix.lower())
@@ -111,9 +137,12 @@ def parse(path: Path, root: Path | None = None) -> Document:
     if not raw.strip():
         raise UnreadableDocument(relative, "empty file")
     try:
-        structured = build(load(raw, fmt, relative), fallback_title=_humane(path.stem))
+        loaded = load(raw, fmt, relative, ocr)
+        structured = build(loaded, fallback_title=_humane(path.stem))
     except DocumentError:
         raise
+    except OcrUnavailable as exc:
+        raise UnreadableDocument(relative, str(exc)) from exc
     except Exception as exc:  # noqa: BLE001 - any parser failure is this file's problem, not the run's
         raise UnreadableDocument(relative, parser_failure(fmt, exc)) from exc
     if not structured.text.strip():
@@ -128,6 +157,7 @@ def parse(path: Path, root: Path | None = None) -> Document:
         sections=structured.sections,
         footnotes=structured.footnotes,
         markers=structured.markers,
+        ocr_pages=tuple(sorted(set(loaded.ocr_pages))),
     )
 
 

@@ -19,9 +19,13 @@ _DEFINITION = re.compile(
 _URL = re.compile(r"<(https?://[^>\s]+)>|(https?://[^\s<>\"”]+)")
 # Lines a PDF-to-text conversion leaves inside a footnote block: a bare domain, a page number.
 _ARTIFACT = re.compile(r"^(?:[\w-]+(?:\.[\w-]+)+/?|\d{1,4})$")
+# Bounded repeats keep the scan linear on hostile input (a run of "[^" or of private-use marks).
 _INLINE = re.compile(
-    rf"\*\*|\[\^([^\]\s]+)\]|([{SUPERSCRIPTS}]+)|{MARK_OPEN}([^{MARK_CLOSE}]*){MARK_CLOSE}"
+    rf"\*\*|\[\^([^\]\s]{{1,64}})\]|([{SUPERSCRIPTS}]+)|{MARK_OPEN}([^{MARK_CLOSE}]{{0,64}}){MARK_CLOSE}"
 )
+# Formats with real markup mark their own footnotes: only the loader's marks are markers there, and
+# "**" or "[^x]" is the document's text (code, a regular expression).
+_MARKS_ONLY = re.compile(rf"{MARK_OPEN}([^{MARK_CLOSE}]{{0,64}}){MARK_CLOSE}")
 
 
 def superscript_to_digits(text: str) -> str:
@@ -105,12 +109,22 @@ def _markers_in(units: list[Unit]) -> set[str]:
     return found
 
 
-def clean_inline(text: str, known: set[str]) -> tuple[str, list[tuple[int, str]]]:
-    """Strip ``**`` and turn markers into (offset, marker) pairs; unknown superscripts stay as text."""
+def clean_inline(text: str, known: set[str], plain: bool = True) -> tuple[str, list[tuple[int, str]]]:
+    """Turn markers into (offset, marker) pairs. In plain text (``plain``) also strip ``**`` and read
+    ``[^3]`` and known superscripts as markers; unknown superscripts stay as text. Elsewhere only the
+    loader's own marks are markers."""
     out: list[str] = []
     markers: list[tuple[int, str]] = []
     length = 0
     last = 0
+    if not plain:
+        for match in _MARKS_ONLY.finditer(text):
+            out.append(text[last:match.start()])
+            length += match.start() - last
+            last = match.end()
+            markers.append((length, match.group(1)))
+        out.append(text[last:])
+        return "".join(out), markers
     for match in _INLINE.finditer(text):
         out.append(text[last:match.start()])
         length += match.start() - last

@@ -1,4 +1,8 @@
-"""HTML -> blocks: headings h1-h6, paragraphs, list items; footnote lists and <sup> markers.
+"""HTML -> blocks: headings h1-h6, paragraphs, list items, tables; footnote lists and <sup> markers.
+
+A data table becomes one ``table`` unit: one line per body row, each cell named by its column header
+(``units.table_row``), under its ``<caption>``. A table used for page layout (one column, one row, a
+table inside or around another, ``role=presentation``) is read as blocks, as before.
 
 Footnote definitions are elements with a note-like id (``fn3``, ``fn:3``, ``footnote-3``, ``note3``)
 or the items of a footnote container (``section.footnotes``, ``[role=doc-endnotes]``, ``aside``).
@@ -12,7 +16,7 @@ import re
 from bs4 import BeautifulSoup, Comment, Tag
 from bs4.element import NavigableString, PageElement
 
-from footnote.ingest.units import Loaded, Unit, mark
+from footnote.ingest.units import Loaded, Unit, mark, table_row
 
 _HEADINGS = {f"h{n}": n for n in range(1, 7)}
 _DROP = ["script", "style", "noscript", "template", "nav", "form", "button", "svg", "iframe", "head"]
@@ -161,6 +165,9 @@ class _Walker:
                 self.flush(kind)
                 self.walk(child, "item")
                 self.flush("item")
+            elif name == "table" and (table := _data_table(child)) is not None:
+                self.flush(kind)
+                self.units.append(table)
             elif name == "br":
                 self.buffer.append(" ")
             elif name in _BLOCKS:
@@ -173,3 +180,86 @@ class _Walker:
 
 def _squash(text: str) -> str:
     return _WS.sub(" ", text).strip()
+
+
+_MAX_SPAN = 100  # a colspan beyond this is an error in the page, not a table 10,000 columns wide
+
+
+def _data_table(table: Tag) -> Unit | None:
+    """A ``table`` unit for a data table, or None for a layout table (read as blocks instead)."""
+    if str(table.get("role", "")).lower() in ("presentation", "none") or table.find("table") is not None:
+        return None
+    if table.find_parent("table") is not None or table.find_parent(attrs={"role": "navigation"}) is not None:
+        return None
+    rows: list[tuple[list[str], list[bool]]] = []  # (cells, is_header) of each row
+    for tr in table.find_all("tr"):
+        if tr.find_parent("table") is not table:
+            continue
+        cells: list[str] = []
+        heads: list[bool] = []
+        for cell in tr.find_all(["td", "th"], recursive=False):
+            text = _cell_text(cell)
+            span = _span(cell)
+            cells.extend([text] + [""] * (span - 1))
+            heads.extend([cell.name == "th"] * span)
+        if any(cells):
+            rows.append((cells, heads))
+    if len(rows) < 2 or max(len(cells) for cells, _ in rows) < 2:
+        return None
+    caption = table.find("caption")
+    title = _squash(caption.get_text(" ")) if caption is not None else ""
+    # A first row that is one cell across the table is its title (infobox, navbox), not column headers.
+    if len({cell for cell in rows[0][0] if cell}) == 1 and len(rows[0][0]) > 1 and not rows[0][0][1]:
+        title = title or next(cell for cell in rows[0][0] if cell)
+        rows = rows[1:]
+        if not rows:
+            return None
+    headers: list[str] = []
+    thead = table.find("thead")
+    if thead is not None and thead.find_parent("table") is table:
+        count = sum(1 for tr in thead.find_all("tr") if tr.find_parent("table") is table)
+        head_rows, body = rows[:count], rows[count:]
+    else:
+        count = 0
+        while count < len(rows) and all(rows[count][1]):
+            count += 1
+        head_rows, body = rows[:count], rows[count:]
+    if head_rows:
+        width = max(len(cells) for cells, _ in head_rows)
+        columns: list[list[str]] = [[] for _ in range(width)]
+        for cells, _ in head_rows:
+            last = ""
+            for k, name in enumerate(cells):
+                name = name or last  # a header spanning columns names each of them
+                last = name
+                if name and name not in columns[k]:
+                    columns[k].append(name)
+        headers = [" ".join(parts) for parts in columns]
+    lines = [_row_line(headers, cells, heads) for cells, heads in body]
+    lines = [line for line in lines if line]
+    if not lines:
+        return None
+    return Unit("\n".join(lines), kind="table", caption=title)
+
+
+def _row_line(headers: list[str], cells: list[str], heads: list[bool]) -> str:
+    """One row; without column headers, a row that opens with a header cell names the rest by it."""
+    if not any(headers) and heads[:1] == [True] and len(cells) > 1 and cells[0]:
+        rest = "; ".join(cell for cell in cells[1:] if cell)
+        return f"{cells[0]}: {rest}" if rest else cells[0]
+    return table_row(headers, cells)
+
+
+def _span(cell: Tag) -> int:
+    try:
+        return min(max(int(str(cell.get("colspan", "1")).strip() or "1"), 1), _MAX_SPAN)
+    except ValueError:
+        return 1
+
+
+def _cell_text(cell: Tag) -> str:
+    """A cell's text: inline elements joined as written, block elements (p, li, br) by a space."""
+    walker = _Walker()
+    walker.walk(cell, "para")
+    walker.flush("para")
+    return " ".join(unit.text for unit in walker.units)

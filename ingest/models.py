@@ -52,6 +52,13 @@ class Document:
     sections: tuple[Section, ...] = ()
     footnotes: tuple[Citation, ...] = ()
     markers: tuple[tuple[int, str], ...] = ()
+    # Pages (0-based) whose text was read by OCR (a scanned PDF); written to documents.jsonl only when any.
+    ocr_pages: tuple[int, ...] = ()
+
+    @property
+    def ocr(self) -> bool:
+        """Whether some of the text was read by OCR rather than from the file's own text."""
+        return bool(self.ocr_pages)
 
     def footnote(self, marker: str) -> Citation | None:
         return self._notes.get(marker)
@@ -83,7 +90,7 @@ class Document:
         return [offset for offset, _ in ordered], [marker for _, marker in ordered]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        row: dict[str, Any] = {
             "doc_id": self.doc_id,
             "title": self.title,
             "path": self.path,
@@ -94,6 +101,10 @@ class Document:
             "footnotes": [c.to_dict() for c in self.footnotes],
             "markers": [[offset, marker] for offset, marker in self.markers],
         }
+        if self.ocr_pages:
+            row["ocr"] = True
+            row["ocr_pages"] = list(self.ocr_pages)
+        return row
 
     @classmethod
     def from_dict(cls, row: dict[str, Any]) -> Document:
@@ -109,6 +120,7 @@ class Document:
             ),
             footnotes=tuple(Citation.from_dict(c) for c in row.get("footnotes", ())),
             markers=tuple((int(o), str(m)) for o, m in row.get("markers", ())),
+            ocr_pages=tuple(int(n) for n in row.get("ocr_pages", ())),
         )
 
 

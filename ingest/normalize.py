@@ -15,8 +15,7 @@ import unicodedata
 _SPACING_ACCENTS = {
     "\u00b4": "\u0301",  # acute
     "\u02ca": "\u0301",
-    "\u0060": "\u0300",  # grave
-    "\u02cb": "\u0300",
+    "\u02cb": "\u0300",  # modifier grave (the ASCII backtick is code quoting, never an accent)
     "\u02c6": "\u0302",  # circumflex
     "\u02dc": "\u0303",  # tilde
     "\u00a8": "\u0308",  # diaeresis

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import re
 
-_END = re.compile(r"(?:[.!?]+[\"'”’)\]]*(?=\s+(?P<next>\S))|[。！？]+[」』）]*)")
-_LAST_WORD = re.compile(r"(\S+)$")
+# A run of end marks is tried from its first mark only (the lookbehind): trying it again from every mark made
+# a long run of "!" not followed by a space quadratic.
+_END = re.compile(r"(?:(?<![.!?])[.!?]+[\"'”’)\]]*(?=\s+(?P<next>\S))|[。！？]+[」』）]*)")
 _ABBREVIATIONS = frozenset(
     """mr mrs ms dr prof sr jr st vs e.g eg i.e ie ex cf ca approx dept corp inc ltd co est gov govt univ
     jan feb mar apr jun jul aug sep sept oct nov dec mt ft rev op ed eds resp incl viz et al""".split()
@@ -35,30 +36,45 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
 
 
 def _split_line(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
+    """Linear in the line: what is looked at before a period is its last word (back to the previous space,
+    which lies after the previous match) and, for an enumerator, at most 6 characters after the sentence's
+    leading spaces (found once per sentence); never the whole sentence so far ("Mr. A" repeated was quadratic)."""
     line = text[start:end]
     cut = 0
+    lead = 0  # the first non-space character at or after ``cut``
     for match in _END.finditer(line):
         nxt = match.group("next")
         if nxt is not None and not _starts_sentence(nxt):
             continue
-        if line[match.start()] == "." and (
-            _ENUMERATOR.match(line[cut:match.start()]) or _is_abbreviation(line[cut:match.start()], nxt)
-        ):
-            continue
+        stop = match.start()
+        if line[stop] == ".":
+            lead = max(lead, cut)
+            while lead < stop and line[lead].isspace():
+                lead += 1
+            if (stop - lead <= 6 and _ENUMERATOR.match(line[lead:stop])) or _is_abbreviation(
+                    _last_word(line, cut, stop), nxt):
+                continue
         _add(spans, start + cut, start + match.end(), text)
         cut = match.end()
     _add(spans, start + cut, end, text)
+
+
+def _last_word(line: str, cut: int, stop: int) -> str:
+    """The non-space characters right before ``stop`` (not before ``cut``): "" when a space is right before."""
+    begin = stop
+    while begin > cut and not line[begin - 1].isspace():
+        begin -= 1
+    return line[begin:stop]
 
 
 def _starts_sentence(char: str) -> bool:
     return char.isupper() or char.isdigit() or char in _OPENERS or (char.isalpha() and not char.islower())
 
 
-def _is_abbreviation(before: str, nxt: str | None) -> bool:
-    match = _LAST_WORD.search(before)
-    if match is None:
+def _is_abbreviation(last: str, nxt: str | None) -> bool:
+    if not last:
         return False
-    word = match.group(1).lstrip("\"'“‘([")
+    word = last.lstrip("\"'“‘([")
     low = word.lower()
     if low in _ABBREVIATIONS or _DOTTED.match(word):
         return True

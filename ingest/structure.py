@@ -37,7 +37,8 @@ def build(loaded: Loaded, fallback_title: str) -> Structured:
     notes = dict(loaded.notes)
     units = extract_definitions(loaded.units, notes)
     known = set(notes) if loaded.superscript_markers else set()
-    units = [u for u in (_clean(u, known) for u in units) if u.text]
+    plain = loaded.superscript_markers
+    units = [u for u in (_clean(u, known, plain) for u in units) if u.text]
     units = _mend(units)
     title = _pick_title(units, loaded, fallback_title)
     if not loaded.marked_headings:
@@ -98,19 +99,22 @@ def _with_notes(
     return "".join(parts), sections + tuple(extra)
 
 
-def _clean(unit: Unit, known: set[str]) -> Unit:
+def _clean(unit: Unit, known: set[str], plain: bool = True) -> Unit:
+    if unit.kind == "code":  # a line of code is the document's own bytes: only trailing space goes
+        text = unit.text.rstrip()
+        return Unit(text=text if text.strip() else "", kind="code")
     if unit.kind == "table":  # one row per line: each line is cleaned on its own
-        rows = [_clean(Unit(row), known) for row in unit.text.split("\n")]
+        rows = [_clean(Unit(row), known, plain) for row in unit.text.split("\n")]
         rows = [row for row in rows if row.text]
         row_markers: list[tuple[int, str]] = []
         pos = 0
         for row in rows:
             row_markers.extend((pos + o, m) for o, m in row.markers)
             pos += len(row.text) + 1
-        caption = _clean(Unit(unit.caption), known).text if unit.caption else ""
+        caption = _clean(Unit(unit.caption), known, plain).text if unit.caption else ""
         return Unit(text="\n".join(row.text for row in rows), kind="table", caption=caption, markers=row_markers)
     raw = _WS.sub(" ", normalize(unit.text).replace("\n", " "))
-    text, markers = clean_inline(raw, known)
+    text, markers = clean_inline(raw, known, plain)
     stripped = text.lstrip()
     shift = len(text) - len(stripped)
     stripped = stripped.rstrip()
@@ -228,7 +232,7 @@ def _assemble(
     after_table = False
     for unit in units:
         if prev is not None:
-            sep = "\n" if unit.kind == prev.kind == "item" else "\n\n"
+            sep = "\n" if unit.kind == prev.kind and unit.kind in ("item", "code") else "\n\n"
             parts.append(sep)
             pos += len(sep)
         path = tuple(h for _, h in stack) or (title,)

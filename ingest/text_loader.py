@@ -1,4 +1,4 @@
-"""Plain text and Markdown -> blocks.
+"""Plain text -> blocks (Markdown has its own loader, markdown_loader.py, that reads it by its grammar).
 
 Lines are grouped into blocks by blank lines. Inside a block, a line starts a new block when it is a
 list item, a heading, a footnote definition, or when the block is not hard-wrapped prose (the corpus
@@ -14,47 +14,22 @@ from footnote.ingest.units import Loaded, Unit
 
 _BULLET = re.compile(r"^\s*[-*+•·‣◦▪–]\s+(?=\S)")
 _NUMBERED = re.compile(r"^\s*(?:\d{1,3}[.)]|\(\d{1,3}\)|[a-z][.)])\s+(?=\S)")
-_ATX = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)(?:\s+#+)?\s*$")
-_SETEXT = re.compile(r"^\s{0,3}(=+|-+)\s*$")
+# One unbounded part only: "(.*?)(?:\s+#+)?\s*$" was quadratic on a run of spaces ("# x" + 49,000 spaces).
+_ATX = re.compile(r"^\s{0,3}(#{1,6})\s+(.*)$")
 _MD_NOTE = re.compile(r"^\s{0,3}\[\^([^\]\s]+)\]:\s*(.*)$")
-_MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
-_MD_LINK = re.compile(r"\[([^\]^][^\]]*)\]\(<?([^()\s>]*)>?(?:\s+\"[^\"]*\")?\)")
-_MD_EMPHASIS = re.compile(r"(?<![\w*])\*(?=[^\s*])([^*\n]+?)(?<=[^\s*])\*(?![\w*])")
-_MD_CODE = re.compile(r"`([^`\n]+)`")
-_HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
-_FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.S)
 _TERMINAL = re.compile(r"[.!?:;。！？][\"'”’)\]]*$")
 
 
-def load_text(text: str, markdown: bool = False) -> Loaded:
+def load_text(text: str) -> Loaded:
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n").lstrip("\ufeff")
     text = text.replace("\u200b", "").replace("\u00ad", "")
     notes: dict[str, str] = {}
-    if markdown:
-        text = _FRONT_MATTER.sub("", _HTML_COMMENT.sub("", text))
-        text = _strip_fences(text)
     lines = _take_md_notes(text.split("\n"), notes)
     units: list[Unit] = []
     marked = False
     for block in _blocks(lines):
-        marked |= _block_units(block, units, markdown)
-    if markdown:
-        for unit in units:
-            unit.text = _md_inline(unit.text)
-        notes = {k: _md_inline(v, keep_urls=True) for k, v in notes.items()}
+        marked |= _block_units(block, units)
     return Loaded(units=units, notes=notes, marked_headings=marked)
-
-
-def _strip_fences(text: str) -> str:
-    """Fenced code stays as text, one line per block, without the fences."""
-    out, fenced = [], False
-    for line in text.split("\n"):
-        if line.lstrip().startswith(("```", "~~~")):
-            fenced = not fenced
-            out.append("")
-            continue
-        out.append(f"{line}\n" if fenced else line)
-    return "\n".join(out)
 
 
 def _take_md_notes(lines: list[str], notes: dict[str, str]) -> list[str]:
@@ -85,22 +60,18 @@ def _blocks(lines: list[str]) -> list[list[str]]:
     return [b for b in blocks if b]
 
 
-def _block_units(block: list[str], units: list[Unit], markdown: bool) -> bool:
-    """Append the block's units; return True if it held a marked-up (``#`` or setext) heading."""
+def _block_units(block: list[str], units: list[Unit]) -> bool:
+    """Append the block's units; return True if it held a marked-up (``#``) heading."""
     width = max(len(line) for line in block)
     wrapped = width <= 120 and sum(len(line) >= 0.6 * width for line in block) >= 2
     marked = False
     open_unit: Unit | None = None
     prev_line = ""
-    for k, line in enumerate(block):
+    for line in block:
         stripped = line.strip()
         atx = _ATX.match(line)
-        if markdown and k == 1 and _SETEXT.match(line) and open_unit is not None and len(block) == 2:
-            open_unit.kind, open_unit.level = "heading", 1 if stripped.startswith("=") else 2
-            marked = True
-            continue
-        if atx and atx.group(2):
-            units.append(Unit(atx.group(2), kind="heading", level=len(atx.group(1))))
+        if atx and (heading := _atx_text(atx.group(2))):
+            units.append(Unit(heading, kind="heading", level=len(atx.group(1))))
             marked, open_unit = True, None
         elif bullet := _BULLET.match(line):
             open_unit = Unit(line[bullet.end():].strip(), kind="item")
@@ -118,6 +89,15 @@ def _block_units(block: list[str], units: list[Unit], markdown: bool) -> bool:
             units.append(open_unit)
         prev_line = stripped
     return marked
+
+
+def _atx_text(text: str) -> str:
+    """An ATX heading's text without its optional closing ``#`` run (which must follow a space)."""
+    text = text.strip()
+    bare = text.rstrip("#")
+    if bare != text and (not bare or bare[-1].isspace()):
+        text = bare.rstrip()
+    return text
 
 
 def _continues(prev: str, line: str) -> bool:
@@ -138,19 +118,3 @@ def _joins(prev: str, line: str, wrapped: bool, width: int) -> bool:
 
 def _join(text: str, line: str) -> str:
     return f"{text} {line}" if text else line
-
-
-def _md_inline(text: str, keep_urls: bool = False) -> str:
-    """Links become their text (a footnote keeps the URL too: it is what the note cites)."""
-    text = _MD_IMAGE.sub(r"\1", text)
-    if keep_urls:
-        text = _MD_LINK.sub(_link_with_url, text)
-    else:
-        text = _MD_LINK.sub(r"\1", text)
-    text = _MD_CODE.sub(r"\1", text)
-    return _MD_EMPHASIS.sub(r"\1", text)
-
-
-def _link_with_url(match: re.Match[str]) -> str:
-    label, url = match.group(1), match.group(2)
-    return label if label == url else f"{label} <{url}>"

@@ -40,7 +40,8 @@ class Unit:
     """One block of a document.
 
     ``kind``: ``title``, ``heading`` (with ``level``), ``para``, ``item`` (list item, bullet removed),
-    ``table``, or ``text`` (plain text: may turn out to be a heading or a footnote definition).
+    ``table``, ``code`` (one line of a code block, kept byte for byte but for trailing space), or ``text``
+    (plain text: may turn out to be a heading or a footnote definition).
 
     A ``table`` holds one row per line, each cell preceded by its column header:
     ``Action: FCC OPS installation; Labor cost: $85; Parts cost: $6,120``, so that one row, quoted alone,

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from starlette.routing import Route
 
 from footnote import __version__
 from footnote.index.hybrid import fusion_from_settings
@@ -16,8 +17,11 @@ from footnote.service import errors, schema
 from footnote.service.answering.answerer import AnswerSettings
 from footnote.service.guard import BodyLimit, RequestGuard
 from footnote.service.jobs import JobRunner
+from footnote.service.mcp_server import PATH as MCP_PATH
+from footnote.service.mcp_server import HttpEndpoint
 from footnote.service.routes import answer, docs, documents, health, search, uploads
 from footnote.service.state import IndexHolder
+from footnote.service.watch import CorpusWatcher
 from footnote.settings import Settings
 
 DESCRIPTION = """
@@ -48,15 +52,22 @@ def create_app(index_dir: Path | None = None, settings: Settings | None = None,
                          fusion=fusion_from_settings(settings), store=choose_store(settings.store, settings.milvus_uri),
                          poll_seconds=poll_seconds)
     jobs = JobRunner(holder, settings)
+    watcher = CorpusWatcher(jobs, settings.watch_debounce_ms) if settings.watch else None  # serve --watch
+    mcp = HttpEndpoint(holder, settings)  # the MCP tools over the same index, at /mcp
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         logging.getLogger("footnote.service").setLevel(logging.INFO)
         holder.start()
         jobs.start()
+        if watcher is not None:
+            watcher.start()
         try:
-            yield
+            async with mcp.running():
+                yield
         finally:
+            if watcher is not None:
+                watcher.stop()
             jobs.stop()
             holder.stop()
 
@@ -70,6 +81,7 @@ def create_app(index_dir: Path | None = None, settings: Settings | None = None,
     for module in (health, answer, search, documents, uploads, docs):
         app.include_router(module.router)
     _include_optional(app)
+    app.router.routes.append(Route(MCP_PATH, endpoint=mcp, include_in_schema=False))  # an ASGI app: any method
     app.add_middleware(RequestGuard, settings=settings, body_limits=body_limits(settings))
     schema.install(app, settings)
     return app

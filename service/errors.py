@@ -112,6 +112,17 @@ def _parse_error(exc: Exception | None) -> str:
     return "the body is not valid JSON"
 
 
+def allowed_methods(request: Request) -> str:
+    """Every method some route of ``request``'s path answers (``GET /documents`` and ``POST /documents`` live in
+    two routers), for the ``Allow`` header of a 405."""
+    from starlette.routing import Match
+
+    # Asked method by method: included routers match as a whole, and only a full match names a method.
+    return ", ".join(method for method in ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+                     if any(route.matches({**request.scope, "method": method})[0] == Match.FULL
+                            for route in request.app.router.routes))
+
+
 def install(app: FastAPI) -> None:
     """Register the exception handlers on ``app``."""
 
@@ -137,8 +148,11 @@ def install(app: FastAPI) -> None:
         detail = str(exc.detail)
         if exc.status_code == 400 and detail == "There was an error parsing the body":
             detail = _parse_error(exc.__cause__ if isinstance(exc.__cause__, Exception) else None)
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:  # the router names only the first route on the path: name them all
+            headers["Allow"] = allowed_methods(request)
         return JSONResponse(status_code=exc.status_code, content=_body(request.url.path, exc.status_code, detail),
-                            headers=getattr(exc, "headers", None))
+                            headers=headers or None)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -11,6 +11,12 @@ Every state change is written to ``<uploads>/.jobs/<job>.json``. At start-up a j
 failed was cut short by a crash or kill: the index it was building was never published (``index.versions``
 switches atomically), so the old one still serves, and the job runs again; a job cut short twice is failed
 and undone.
+
+Staging left behind (a kill while files were being staged, a job that ended) is removed at start-up and when
+its job ends. A journal file is written only for a job that was queued (an upload with nothing to ingest is
+answered and remembered in memory only), and finished jobs beyond ``KEEP_JOURNALS`` are trimmed as jobs end.
+An upload and a delete of the same document run in the order they came: an upload while that document's
+delete is pending is staged and queued behind the delete (it is not "identical, already added").
 """
 
 from __future__ import annotations
@@ -67,7 +73,7 @@ class Job(BaseModel):
     """An upload or a delete and the ingest it runs."""
 
     id: str
-    kind: Literal["upload", "delete"]
+    kind: Literal["upload", "delete", "sync"]  # sync: a change in a watched corpus folder (service.watch)
     state: Literal["queued", "parsing", "embedding", "done", "failed"]
     created: str
     finished: str | None = None
@@ -82,8 +88,18 @@ class Job(BaseModel):
     note: str | None = None
 
 
+class JobStopped(FootnoteError):
+    """A job ended before its index was published: cancelled, or past ``FOOTNOTE_JOB_TIMEOUT_SECONDS``."""
+
+
 class JobRunner:
-    """The queue of jobs and the one thread that runs them."""
+    """The queue of jobs and the one thread that runs them.
+
+    A job runs for ``job_timeout_seconds`` at most: past it, it fails with that reason on that run (its files
+    are read in the parse workers, which a hostile file cannot stall for longer than their own limits, so the
+    check is made while files are read and between embedding slices). ``cancel`` ends a queued job at once
+    and a running one at its next check; a job whose new index is being published finishes.
+    """
 
     def __init__(self, holder: IndexHolder, settings: Settings) -> None:
         self.holder = holder
@@ -94,6 +110,8 @@ class JobRunner:
         self._lock = threading.RLock()
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._thread: threading.Thread | None = None
+        self._running: str | None = None  # the job being run
+        self._stop: dict[str, str] = {}  # job id -> why it must stop (cancelled)
 
     # -- folders ------------------------------------------------------------------------------------
 
@@ -116,7 +134,8 @@ class JobRunner:
     # -- lifecycle ----------------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Reload the journal, queue again what a crash cut short, and start the worker."""
+        """Reload the journal, queue again what a crash cut short, remove staging no job needs, and start
+        the worker."""
         for job in self._read_journal():
             self._jobs[job.id] = job
             if job.state in ("done", "failed"):
@@ -128,6 +147,7 @@ class JobRunner:
             job.state, job.note = "queued", "the server stopped during this job; it runs again"
             self._save(job)
             self._queue.put(job.id)
+        self._remove_leftovers()
         self._thread = threading.Thread(target=self._work, name="footnote-ingest-jobs", daemon=True)
         self._thread.start()
 
@@ -135,6 +155,31 @@ class JobRunner:
         self._queue.put(None)
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+    def _remove_leftovers(self) -> None:
+        """Staging (``.incoming/<job>``) and trash (``.removed/<job>``) of jobs that are not queued: what a kill
+        during staging left, or a job that ended before it could clean up."""
+        live = {job.id for job in self._jobs.values() if job.state not in ("done", "failed")}
+        for folder in (self.uploads / ".incoming", self.uploads / ".removed"):
+            if not folder.is_dir():
+                continue
+            for entry in folder.iterdir():
+                if entry.name in live:
+                    continue
+                log.info("removing %s, left by an upload or delete that did not finish", entry)
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    with contextlib.suppress(OSError):
+                        entry.unlink()
+
+    def _trim(self) -> None:
+        """Forget finished jobs beyond ``KEEP_JOURNALS``, oldest first, in memory and on disk (hold the lock)."""
+        finished = [job for job in self._jobs.values() if job.state in ("done", "failed")]
+        for job in finished[:max(0, len(finished) - KEEP_JOURNALS)]:
+            del self._jobs[job.id]
+            with contextlib.suppress(OSError):
+                self._journal(job.id).unlink()
 
     def _read_journal(self) -> list[Job]:
         folder = self.uploads / ".jobs"
@@ -157,51 +202,75 @@ class JobRunner:
 
     def submit_upload(self, files: list[tuple[str, IO[bytes]]]) -> Job:
         """Stage ``files`` (name as sent, readable binary file) and queue their ingest."""
-        from footnote.ingest.documents import unsupported_reason
-        from footnote.ingest.loaders import FORMATS
-
         job = Job(id=secrets.token_hex(8), kind="upload", state="queued", created=_now(), files=[])
         with self._lock:
-            book = NameBook(self._entries(), [(f.stored_as, f.sha256) for f in self._active_files() if f.stored_as])
+            # A document whose delete is queued is gone by the time this job runs (the queue keeps order):
+            # its name and bytes are free again, so the same file uploaded now is added back, not "identical".
+            leaving = {f.stored_as for j in self._jobs.values() if j.kind == "delete"
+                       and j.state not in ("done", "failed") for f in j.files}
+            entries = [e for e in self._entries() if e.get("root") != str(self.uploads.resolve())
+                       or str(e.get("path")) not in leaving]
+            book = NameBook(entries, [(f.stored_as, f.sha256) for f in self._active_files()
+                                      if f.stored_as and f.status == "waiting" and f.stored_as not in leaving])
             staging = self._incoming(job.id)
-            for raw_name, handle in files:
-                name = book.safe(raw_name)
-                result = FileResult(name=raw_name, status="waiting")
-                job.files.append(result)
-                if Path(name).suffix.lower() not in FORMATS:
-                    result.status, result.reason = "skipped", unsupported_reason(Path(name))
-                    continue
-                staging.mkdir(parents=True, exist_ok=True)
-                tmp = staging / f".part-{len(job.files)}"
-                with tmp.open("wb") as out:
-                    shutil.copyfileobj(handle, out, 1 << 20)
-                result.sha256 = file_sha256(tmp)
-                if tmp.stat().st_size == 0:
-                    result.status, result.reason = "skipped", "empty file"
-                    tmp.unlink()
-                    continue
-                same = book.same_content(result.sha256)
-                if same is not None:
-                    result.status, result.reason = "skipped", f"identical to {same}, already added"
-                    tmp.unlink()
-                    continue
-                result.stored_as = book.claim(name, result.sha256)
-                os.replace(tmp, staging / result.stored_as)
-            if not any(f.status == "waiting" for f in job.files):
-                self._jobs[job.id] = job
-                self._finish(job, "done", note="nothing to ingest")
+            try:
+                self._stage(job, files, book, staging)
+            except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)
+                raise
+            if not any(f.status == "waiting" for f in job.files):
+                shutil.rmtree(staging, ignore_errors=True)
+                self._jobs[job.id] = job
+                self._finish(job, "done", note="nothing to ingest", persist=False)
                 return job
             self._jobs[job.id] = job
             self._save(job)
         self._queue.put(job.id)
         return job
 
+    def _stage(self, job: Job, files: list[tuple[str, IO[bytes]]], book: NameBook, staging: Path) -> None:
+        """Copy each file into ``staging`` under the name it will have, or mark it skipped (hold the lock)."""
+        from footnote.ingest.documents import unsupported_reason
+        from footnote.ingest.loaders import FORMATS
+
+        for raw_name, handle in files:
+            name = book.safe(raw_name)
+            result = FileResult(name=raw_name, status="waiting")
+            job.files.append(result)
+            if Path(name).suffix.lower() not in FORMATS:
+                result.status, result.reason = "skipped", unsupported_reason(Path(name))
+                continue
+            staging.mkdir(parents=True, exist_ok=True)
+            tmp = staging / f".part-{len(job.files)}"
+            with tmp.open("wb") as out:
+                shutil.copyfileobj(handle, out, 1 << 20)
+            result.sha256 = file_sha256(tmp)
+            if tmp.stat().st_size == 0:
+                result.status, result.reason = "skipped", "empty file"
+                tmp.unlink()
+                continue
+            same = book.same_content(result.sha256)
+            if same is not None:
+                result.status, result.reason = "skipped", f"identical to {same}, already added"
+                tmp.unlink()
+                continue
+            result.stored_as = book.claim(name, result.sha256)
+            os.replace(tmp, staging / result.stored_as)
+
     def submit_delete(self, doc_id: str) -> Job:
         """Queue the removal of an uploaded document; corpus documents are read-only here."""
         entries = self._entries()
         entry = next((e for e in entries if e.get("doc_id") == doc_id), None)
         if entry is None:
+            from footnote.ingest.documents import slug
+
+            with self._lock:
+                adding = next((j for j in self._jobs.values() if j.kind == "upload" and j.state not in
+                               ("done", "failed") and any(f.status == "waiting" and f.stored_as
+                                                          and slug(f.stored_as) == doc_id for f in j.files)), None)
+            if adding is not None:  # refused, not "not found": the upload would land after the delete ran
+                raise ReadOnlyDocument(f"{doc_id!r} is still being added by upload job {adding.id}: delete it once "
+                                       f"that job is done (GET /jobs/{adding.id})")
             raise NotFound(f"no document with id {doc_id!r}: GET /documents lists them")
         if entry.get("root") != str(self.uploads.resolve()):
             raise ReadOnlyDocument(
@@ -262,6 +331,10 @@ class JobRunner:
             if job_id is None:
                 return
             job = self._jobs[job_id]
+            if job.state in ("done", "failed"):  # cancelled while queued
+                continue
+            with self._lock:
+                self._running = job_id
             try:
                 self._run(job)
             except Exception as exc:  # the worker must outlive any one job
@@ -274,6 +347,36 @@ class JobRunner:
                     error = "the index cannot be empty: add another document first"
                 self._undo(job)
                 self._finish(job, "failed", error=error)
+            finally:
+                with self._lock:
+                    self._running = None
+                    self._stop.pop(job_id, None)
+
+    def cancel(self, job_id: str) -> Job:
+        """Cancel a queued or running job (``DELETE /jobs/{id}``): a queued one fails at once, a running one at
+        its next check, before its index is published. A finished job is returned as it is."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None:
+                raise NotFound(f"no job with id {job_id!r}: GET /jobs lists them")
+            if job.state in ("done", "failed"):
+                return job.model_copy(deep=True)
+            if self._running == job_id:
+                self._stop[job_id] = "cancelled (DELETE /jobs/{id}) while it ran; nothing was changed"
+                job.note = "cancelling"
+                return job.model_copy(deep=True)
+            self._undo(job)
+            self._finish(job, "failed", error="cancelled (DELETE /jobs/{id}) before it ran; nothing was changed")
+            return job.model_copy(deep=True)
+
+    def _check(self, job: Job, deadline: float) -> None:
+        """Raise ``JobStopped`` when ``job`` was cancelled or is past its time limit."""
+        reason = self._stop.get(job.id)
+        if reason is not None:
+            raise JobStopped(reason)
+        if time.monotonic() > deadline:
+            raise JobStopped(f"stopped: the job ran for more than {self.settings.job_timeout_seconds:g} s "
+                             "(FOOTNOTE_JOB_TIMEOUT_SECONDS); nothing was changed")
 
     def _set(self, job: Job, **changes: Any) -> None:
         with self._lock:
@@ -284,12 +387,15 @@ class JobRunner:
                 self._save(job)
 
     def _finish(self, job: Job, state: Literal["done", "failed"], *, error: str | None = None,
-                note: str | None = None) -> None:
+                note: str | None = None, persist: bool = True) -> None:
+        """End ``job``; ``persist`` False: a job that never ran (nothing to ingest) is kept in memory only."""
         with self._lock:
             job.state, job.finished, job.error = state, _now(), error
             job.note = note or job.note
             job.index_version = self.holder.version
-            self._save(job)
+            if persist:
+                self._save(job)
+            self._trim()
 
     def _run(self, job: Job) -> None:
         self._set(job, attempts=job.attempts + 1)
@@ -300,7 +406,7 @@ class JobRunner:
             for f in job.files:
                 if f.status == "waiting" and f.stored_as and (staging / f.stored_as).exists():
                     os.replace(staging / f.stored_as, self.uploads / f.stored_as)
-        else:
+        elif job.kind == "delete":
             trash = self._removed(job.id)
             trash.mkdir(parents=True, exist_ok=True)
             stored = job.files[0].stored_as or ""
@@ -326,7 +432,10 @@ class JobRunner:
     def _ingest(self, job: Job) -> UpdateReport:
         from footnote.index.build import update_from_settings
 
+        deadline = time.monotonic() + self.settings.job_timeout_seconds
+
         def progress(stage: str, done: int, total: int) -> None:
+            self._check(job, deadline)  # called while files are read (a few times a second) and per slice
             if stage == "parsing":
                 self._set(job, state="parsing", files_done=done, files_total=total)
             else:
@@ -337,15 +446,20 @@ class JobRunner:
             try:
                 return update_from_settings(
                     [*self._sources(), self.uploads], self.settings, index_dir=self.index_dir,
-                    echo=lambda line: log.info("ingest job %s: %s", job.id, line), on_progress=progress)
+                    echo=lambda line: log.info("ingest job %s: %s", job.id, line), on_progress=progress,
+                    keep_failed=self.settings.watch or job.kind == "sync")
             except IndexBusy:
                 if waited >= BUSY_WAIT_SECONDS:
                     raise
+                self._check(job, deadline)
                 time.sleep(1.0)
                 waited += 1.0
 
     def _record(self, job: Job, report: UpdateReport) -> None:
         """Per-file results from the published manifest; a skipped upload leaves the folder."""
+        if job.kind == "sync":
+            self._record_sync(job, report)
+            return
         by_source = {e["source"]: e for e in self._entries()}
         skipped = {str(Path(shown).resolve()): why for shown, why in report.skipped}
         with self._lock:
@@ -386,3 +500,51 @@ class JobRunner:
         shutil.rmtree(self._incoming(job.id), ignore_errors=True)
         shutil.rmtree(self._removed(job.id), ignore_errors=True)
 
+    # -- a watched corpus folder (service.watch) ---------------------------------------------------
+
+    def submit_sync(self, names: list[str]) -> Job:
+        """Queue the ingest of changes in the corpus folder: ``names`` are the changed files' paths relative
+        to their folder. A sync job still queued takes the new names instead of queueing another."""
+        with self._lock:
+            queued = next((j for j in self._jobs.values() if j.kind == "sync" and j.state == "queued"), None)
+            if queued is not None:
+                known = {f.name for f in queued.files}
+                queued.files.extend(FileResult(name=n, status="waiting") for n in names if n not in known)
+                self._save(queued)
+                return queued.model_copy(deep=True)
+            job = Job(id=secrets.token_hex(8), kind="sync", state="queued", created=_now(),
+                      files=[FileResult(name=n, status="waiting") for n in names])
+            self._jobs[job.id] = job
+            self._save(job)
+        self._queue.put(job.id)
+        return job.model_copy(deep=True)
+
+    def watched_folders(self) -> list[Path]:
+        """The corpus paths the index is built from (not the uploads folder): what ``--watch`` watches."""
+        return [path for path in self._sources() if path.exists()]
+
+    def _record_sync(self, job: Job, report: UpdateReport) -> None:
+        """Each changed file of a sync job: ingested, removed, or skipped with its reason (a file that no
+        longer parses keeps its previous version, and its reason says so)."""
+        by_source = {e["source"]: e for e in self._entries()}
+        skipped = {str(Path(shown).resolve()): why for shown, why in report.skipped}
+        folders = [p for p in self.watched_folders() if p.is_dir()]
+        with self._lock:
+            for f in job.files:
+                if f.status != "waiting":
+                    continue
+                candidates = [(folder / f.name).resolve() for folder in folders]
+                path = next((c for c in candidates if str(c) in by_source or str(c) in skipped), None)
+                if path is None:
+                    f.status = "removed" if not any(c.exists() for c in candidates) else "skipped"
+                    f.reason = None if f.status == "removed" else "not indexed"
+                    continue
+                entry = by_source.get(str(path))
+                if str(path) in skipped:
+                    f.status, f.reason = "skipped", skipped[str(path)]
+                    f.doc_id = entry["doc_id"] if entry is not None else None
+                elif entry is not None:
+                    f.status, f.doc_id, f.passages = "ingested", entry["doc_id"], int(entry.get("passages", 0))
+                    f.sha256 = entry.get("sha256")
+            job.files_done = job.files_total
+            job.passages_done = job.passages_total

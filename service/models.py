@@ -6,15 +6,40 @@ only: ``CitationOut.of``, ``PassageOut.of``, ``Footnote.of``, ``DocumentOut.of``
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+import re
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, field_validator
+from pydantic_core import PydanticCustomError
 
 from footnote.index.hits import Mode
 from footnote.ingest.models import Citation, Document, Passage
 
 if TYPE_CHECKING:
     from footnote.index.hits import Hit
+
+# The one "not blank" rule, of the models' checks and of the schema (service.schema): some character that is
+# white space neither to Python (str.isspace: U+001C-U+001F, U+0085 ...) nor to JSON Schema's ECMA-262 ``\s``
+# (U+FEFF), spelled out so that both regex engines read the pattern alike.
+NOT_BLANK = (r"[^\u0009-\u000d\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+             r"\ufeff]")
+_NOT_BLANK = re.compile(NOT_BLANK)
+
+
+def not_blank(text: str) -> bool:
+    """Whether ``text`` has a character that is not white space (``NOT_BLANK``)."""
+    return _NOT_BLANK.search(text) is not None
+
+
+def _json_integer(value: object) -> object:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return value
+
+
+# An integer as JSON Schema's ``"type": "integer"`` says: a number without a fraction (5, 5.0), never a boolean
+# (``"top_k": true``) or a string (``"5"``), which pydantic's lax mode would take. Booleans: ``StrictBool``.
+JsonInt = Annotated[int, BeforeValidator(_json_integer)]
 
 
 class Turn(BaseModel):
@@ -42,12 +67,12 @@ class AnswerRequest(BaseModel):
         "FOOTNOTE_MAX_HISTORY_TURNS (50) turns of FOOTNOTE_MAX_TURN_CHARS (20000) characters, "
         "FOOTNOTE_MAX_HISTORY_CHARS (100000) in all.",
     )
-    top_k: int = Field(5, ge=1, description="How many passages to retrieve (at most FOOTNOTE_MAX_TOP_K, 50).")
+    top_k: JsonInt = Field(5, ge=1, description="How many passages to retrieve (at most FOOTNOTE_MAX_TOP_K, 50).")
 
     @field_validator("question")
     @classmethod
     def _not_blank(cls, value: str) -> str:
-        if not value.strip():
+        if not not_blank(value):
             raise ValueError("the question is empty or only white space: ask something")
         return value
 
@@ -77,13 +102,16 @@ class Footnote(BaseModel):
     end: int
     citations: list[CitationOut]
     confidence: float = Field(default=0.0, description="The reader's probability that this quote answers the question.")
+    ocr: bool = Field(default=False, description="True when the document's text was read by OCR (a scanned PDF): "
+                                                 "the quote is verbatim to that text, which may differ from the scan.")
 
     @classmethod
     def of(cls, n: int, document: Document, passage: Passage, start: int, end: int) -> Footnote:
         """Footnote ``n``: the document's text ``[start:end]`` (a sentence of ``passage``) and what it cites."""
         return cls(n=n, quote=document.text[start:end], doc_id=document.doc_id, title=document.title,
                    section=list(passage.section), passage_id=passage.id, start=start, end=end,
-                   citations=[CitationOut.of(c) for c in document.citations_between(start, end)])
+                   citations=[CitationOut.of(c) for c in document.citations_between(start, end)],
+                   ocr=document.ocr)
 
 
 class PassageOut(BaseModel):
@@ -127,7 +155,7 @@ class Answer(BaseModel):
             lines.append("")
             for note in self.footnotes:
                 where = " > ".join([note.title, *note.section])
-                line = f"[{note.n}] {where} (chars {note.start}-{note.end})"
+                line = f"[{note.n}] {where} (chars {note.start}-{note.end})" + (" (OCR)" if note.ocr else "")
                 for cite in note.citations:
                     urls = " ".join(cite.urls)
                     line += f"\n    cites [{cite.marker}] {cite.text}"
@@ -142,14 +170,14 @@ class SearchRequest(BaseModel):
 
     query: str = Field(min_length=1, description="At most FOOTNOTE_MAX_QUESTION_CHARS (2000) characters.")
     mode: Mode = Mode.HYBRID
-    k: int = Field(10, ge=1, description="At most FOOTNOTE_MAX_TOP_K (50).")
-    rerank: bool = Field(False, description="Reorder the passages by the reader: each scores as its best "
+    k: JsonInt = Field(10, ge=1, description="At most FOOTNOTE_MAX_TOP_K (50).")
+    rerank: StrictBool = Field(False, description="Reorder the passages by the reader: each scores as its best "
                                             "sentence's probability of answering the query.")
 
     @field_validator("query")
     @classmethod
     def _not_blank(cls, value: str) -> str:
-        if not value.strip():
+        if not not_blank(value):
             raise ValueError("the query is empty or only white space")
         return value
 
@@ -167,13 +195,15 @@ class DocumentOut(BaseModel):
     text: str
     sections: list[dict[str, object]]
     footnotes: list[CitationOut]
+    ocr_pages: list[int] = Field(default_factory=list,
+                                 description="Pages (0-based) whose text was read by OCR (a scanned PDF).")
 
     @classmethod
     def of(cls, doc: Document) -> DocumentOut:
         return cls(doc_id=doc.doc_id, title=doc.title, path=doc.path, sha256=doc.sha256, format=doc.format,
                    text=doc.text, sections=[{"path": list(s.path), "start": s.start, "end": s.end}
                                             for s in doc.sections],
-                   footnotes=[CitationOut.of(c) for c in doc.footnotes])
+                   footnotes=[CitationOut.of(c) for c in doc.footnotes], ocr_pages=list(doc.ocr_pages))
 
 
 class Health(BaseModel):

@@ -3,7 +3,9 @@
 A name as sent (``../../x.txt``, ``C:\\Users\\me\\Report.PDF``) keeps only its last component, with
 anything but letters, digits, ``.``, ``-``, ``_`` and spaces replaced, no leading dots (ingest skips hidden
 files) and a lower-case extension. A name already taken by another file, or whose document id would be
-another document's, gets ``-2``, ``-3``, ... before its extension; the same bytes are stored once.
+another document's, gets ``-2``, ``-3``, ... before its extension; the same bytes are stored once. A name
+is cut to fit a file system's 255-byte limit (in UTF-8: 100 CJK characters are 300 bytes), keeping its
+extension and leaving room for that ``-N``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-MAX_STEM = 100
+MAX_STEM = 100  # characters
+MAX_NAME_BYTES = 255  # a file name's limit on ext4, XFS, btrfs, APFS and NTFS (UTF-16 there, but 255 is safe)
+MAX_EXT_BYTES = 16
+SUFFIX_ROOM = 8  # bytes kept free for the ``-N`` that ``NameBook.claim`` may add
 _UNSAFE = re.compile(r"[^\w.\- ]+")
 
 
@@ -26,8 +31,15 @@ def safe_name(raw: str) -> str:
     stem, dot, ext = name.rpartition(".")
     if not dot:
         stem, ext = name, ""
-    stem = stem.strip(" .-")[:MAX_STEM].strip(" .-") or "upload"
-    return f"{stem}.{ext.lower()}" if ext else stem
+    ext = _cut(ext.lower(), MAX_EXT_BYTES) if ext else ""
+    room = MAX_NAME_BYTES - SUFFIX_ROOM - (len(ext.encode()) + 1 if ext else 0)
+    stem = _cut(stem.strip(" .-")[:MAX_STEM], room).strip(" .-") or "upload"
+    return f"{stem}.{ext}" if ext else stem
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` bytes of UTF-8, at a character boundary."""
+    return text.encode()[:limit].decode("utf-8", errors="ignore")
 
 
 class NameBook:
@@ -60,7 +72,8 @@ class NameBook:
         candidate, n = name, 1
         while candidate in self.names or self._slug(candidate) in self.ids:
             n += 1
-            candidate = f"{stem}-{n}{ext}"
+            tail = f"-{n}{ext}"
+            candidate = _cut(stem, MAX_NAME_BYTES - len(tail.encode())) + tail
         self.names.add(candidate)
         self.ids.add(self._slug(candidate))
         self.contents[sha256] = candidate

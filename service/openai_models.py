@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
-from footnote.service.models import Footnote
+from footnote.service.models import Footnote, JsonInt, not_blank
 
 MODEL_ID = "footnote"
 # Names and short options (model, user, stop sequences, ...): no legitimate value is longer. Message text has
@@ -67,34 +67,34 @@ class ChatCompletionRequest(BaseModel):
         description="The conversation, oldest first. System messages are ignored; the last user message is "
         "the question and the user/assistant messages before it are the history.",
     )
-    stream: bool | None = False
+    stream: StrictBool | None = False
     stream_options: dict[str, Any] | None = None
-    n: int | None = Field(1, description="Only 1: there is one extractive answer.")
-    top_k: int = Field(5, ge=1, description="Footnote extension: how many passages to retrieve (at most "
+    n: JsonInt | None = Field(1, description="Only 1: there is one extractive answer.")
+    top_k: JsonInt = Field(5, ge=1, description="Footnote extension: how many passages to retrieve (at most "
                                             "FOOTNOTE_MAX_TOP_K, 50).")
 
     # Accepted and ignored: they steer sampling, and nothing here is sampled.
     temperature: float | None = None
     top_p: float | None = None
-    max_tokens: int | None = None
-    max_completion_tokens: int | None = None
+    max_tokens: JsonInt | None = None
+    max_completion_tokens: JsonInt | None = None
     stop: Annotated[str, Field(max_length=_NAME)] | Annotated[list[Annotated[str, Field(max_length=_NAME)]], Field(
         max_length=4)] | None = None
     presence_penalty: float | None = None
     frequency_penalty: float | None = None
     logit_bias: dict[str, float] | None = None
-    seed: int | None = None
+    seed: JsonInt | None = None
     user: str | None = Field(None, max_length=_NAME)
     metadata: dict[str, Any] | None = None
-    store: bool | None = None
+    store: StrictBool | None = None
     service_tier: str | None = Field(None, max_length=_NAME)
     reasoning_effort: str | None = Field(None, max_length=_NAME)
-    parallel_tool_calls: bool | None = None
+    parallel_tool_calls: StrictBool | None = None
     tools: list[dict[str, Any]] | None = None
     functions: list[dict[str, Any]] | None = None
     # Refused when they ask for something the answer cannot be.
-    logprobs: bool | None = None
-    top_logprobs: int | None = None
+    logprobs: StrictBool | None = None
+    top_logprobs: JsonInt | None = None
     response_format: dict[str, Any] | None = None
     tool_choice: Annotated[str, Field(max_length=_NAME)] | dict[str, Any] | None = None
     function_call: Annotated[str, Field(max_length=_NAME)] | dict[str, Any] | None = None
@@ -130,13 +130,13 @@ class ChatCompletionRequest(BaseModel):
     @field_validator("messages")
     @classmethod
     def _has_question(cls, value: list[ChatMessage]) -> list[ChatMessage]:
-        if not any(m.role == "user" and m.text().strip() for m in value):
+        if not any(m.role == "user" and not_blank(m.text()) for m in value):
             raise ValueError("must contain a user message with the question")
         return value
 
     def question_index(self) -> int:
         """Position of the last user message: the question."""
-        return max(i for i, m in enumerate(self.messages) if m.role == "user" and m.text().strip())
+        return max(i for i, m in enumerate(self.messages) if m.role == "user" and not_blank(m.text()))
 
 
 class Usage(BaseModel):

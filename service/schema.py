@@ -13,9 +13,9 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from footnote.service.models import NOT_BLANK as _NOT_BLANK
 from footnote.settings import Settings
 
-_NOT_BLANK = r"\S"
 _APPLIES = {"maxLength": "string", "pattern": "string", "maxItems": "array", "maximum": "integer"}
 
 

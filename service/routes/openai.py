@@ -24,7 +24,7 @@ from footnote.errors import NotFound
 from footnote.service.deps import AnswererDep, ApiKey, SettingsDep
 from footnote.service.errors import OPENAI_ERRORS
 from footnote.service.limits import check_limits, check_text, latest_that_fit
-from footnote.service.models import Answer, AnswerRequest, Turn
+from footnote.service.models import Answer, AnswerRequest, Turn, not_blank
 from footnote.service.openai_models import (
     MODEL_CREATED,
     MODEL_ID,
@@ -108,7 +108,7 @@ def to_answer_request(body: ChatCompletionRequest, settings: Settings) -> Answer
     history = latest_that_fit(settings, [
         Turn(role=m.role, content=m.text())
         for m in body.messages[:last]
-        if m.role in ("user", "assistant") and m.text().strip()
+        if m.role in ("user", "assistant") and not_blank(m.text())
     ])
     try:
         return AnswerRequest(question=body.messages[last].text(), history=history, top_k=body.top_k)

@@ -1,4 +1,4 @@
-"""POST /documents (upload), DELETE /documents/{doc_id}, GET /jobs and GET /jobs/{job_id}.
+"""POST /documents (upload), DELETE /documents/{doc_id}, GET /jobs, GET /jobs/{job_id} and DELETE /jobs/{job_id}.
 
 Uploads are read as a stream with a byte budget (``FOOTNOTE_MAX_UPLOAD_MB`` per file and per request), staged,
 and ingested in the background by ``service.jobs.JobRunner``; the reply is ``202`` with the job to poll.
@@ -26,7 +26,8 @@ from footnote.settings import Settings
 
 router = APIRouter(tags=["documents"])
 
-MAX_FILES = 100
+MAX_FILES = 100  # file parts per upload request (README, Uploads)
+MAX_FIELDS = 10  # other form fields per upload request
 OVERHEAD = 256 * 1024  # multipart boundaries and part headers on top of the files themselves
 UPLOAD_BODY = {
     "required": True,
@@ -86,7 +87,7 @@ async def upload_documents(request: Request, jobs: JobsDep, settings: SettingsDe
                 raise UploadTooLarge(too_big)
             yield chunk
 
-    parser = MultiPartParser(request.headers, capped(), max_files=MAX_FILES, max_fields=10)
+    parser = MultiPartParser(request.headers, capped(), max_files=MAX_FILES, max_fields=MAX_FIELDS)
     try:
         form = await parser.parse()
     except MultiPartException as exc:
@@ -132,3 +133,12 @@ def list_jobs(jobs: JobsDep) -> list[Job]:
 def get_job(job_id: str, jobs: JobsDep) -> Job:
     """A job's state (queued, parsing, embedding, done, failed), progress and per-file results."""
     return jobs.get(job_id)
+
+
+@router.delete("/jobs/{job_id}", status_code=202, response_model=Job, responses=WRITE_RESPONSES,
+               dependencies=[WriteAccess])
+def cancel_job(job_id: str, jobs: JobsDep) -> JSONResponse:
+    """Cancel a queued or running upload, delete or sync job: it fails with the reason "cancelled" and changes
+    nothing (a job already publishing its index finishes). A finished job is returned as it is."""
+    job = jobs.cancel(job_id)
+    return JSONResponse(status_code=202, content=job.model_dump(), headers={"Location": f"/jobs/{job.id}"})

@@ -280,7 +280,8 @@
     const children = [
       el("blockquote", { class: "fn-quote" }, note.quote),
       el("p", { class: "where" }, el("span", { class: "doc-title" }, note.title),
-        ...(note.section || []).map((s) => ` › ${s}`)),
+        ...(note.section || []).map((s) => ` › ${s}`),
+        ...(note.ocr ? [" (OCR)"] : [])),
     ];
     if (note.citations && note.citations.length) {
       children.push(el("h3", {}, "Cited source"), el("ul", { class: "citations" }, note.citations.map(citationItem)));

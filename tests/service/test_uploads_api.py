@@ -87,8 +87,8 @@ def test_formats_empty_and_mismatched_files(client: httpx.Client, tmp_path: Path
     r = upload(client, ("tool.exe", b"MZ\x90\x00"), ("notes", b"no extension"))
     assert r.status_code == 415
     assert r.json()["detail"] == ("nothing to ingest (tool.exe: unsupported format (.exe); notes: unsupported "
-                                  "format (no extension)): upload .docx, .htm, .html, .markdown, .md, .pdf, "
-                                  ".text, .txt files")
+                                  "format (no extension)): upload .docx, .epub, .htm, .html, .markdown, .md, "
+                                  ".pdf, .pptx, .rest, .rst, .text, .txt files")
 
     fake = tmp_path / "scan.pdf"
     fake.write_bytes(b"this is plain text, not a PDF")
