@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from footnote.errors import InputError
-from footnote.index import versions
+from footnote.index import pages, versions
 from footnote.index.embed import Embedder, configured_model_path, expected_model_sha256, get_embedder
 from footnote.index.hybrid import FusionFit
 from footnote.index.lexical import BM25_RECIPE
@@ -364,6 +364,9 @@ def _publish(index_dir: Path, planned: Plan, vectors: _Vectors, fusion: FusionFi
         )
         write_version(tmp, manifest, documents, passages, vectors.passage_vectors, vectors.sentence_vectors,
                       vectors.sentence_offsets, planned.store, index_dir, dense_kind, say)
+        for source in planned.sources:  # page maps first: a reader of the new version finds them
+            if source.document is not None and source.document.page_map is not None:
+                pages.write(index_dir, source.document.sha256, source.document.page_map)
         old = versions.current_version(index_dir)
         versions.publish(index_dir, tmp, name)
         published = True
@@ -373,6 +376,8 @@ def _publish(index_dir: Path, planned: Plan, vectors: _Vectors, fusion: FusionFi
     keep = {name, *([old] if old else [])}
     planned.store.retire(index_dir, keep, say)
     versions.collect_garbage(index_dir, keep=keep)
+    previous = planned.prev.documents.values() if planned.prev else ()
+    pages.keep_only(index_dir, {d.sha256 for d in documents} | {d.sha256 for d in previous})
     for path in planned.removed:
         say(f"removed {path}")
     return name

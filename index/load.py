@@ -40,6 +40,7 @@ class Index:
                  sentence_offsets: np.ndarray, embedder: Embedder | None = None,
                  model_path: str | Path | None = None) -> None:
         self.folder = folder
+        self.index_dir = folder  # the folder it was loaded through (load() sets it): page maps lie beside it
         self.manifest = manifest
         self.version: str = manifest.version
         self.documents = documents
@@ -202,6 +203,7 @@ def load(index_dir: str | Path, embedder: Embedder | None = None, model_path: st
         try:
             index = _load_folder(folder, index_dir, embedder, model_path, store)
             index.pinned_fusion = fusion
+            index.index_dir = index_dir
             return index
         except FileNotFoundError as exc:
             # A writer removed this version after we resolved the link (two updates during our load).

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from footnote.errors import DocumentError, InputError, UnreadableDocument, UnsupportedFormat
 from footnote.ingest.loaders import FORMATS, load
 from footnote.ingest.models import Document
+from footnote.ingest.pages import align
 from footnote.ingest.structure import build
 
 if TYPE_CHECKING:
@@ -158,6 +159,8 @@ def parse(path: Path, root: Path | None = None, ocr: OcrOptions | None = None) -
         footnotes=structured.footnotes,
         markers=structured.markers,
         ocr_pages=tuple(sorted(set(loaded.ocr_pages))),
+        page_map=align(structured.text, loaded.layout, structured.sections, loaded.page_sizes)
+        if loaded.layout else None,
     )
 
 

@@ -45,8 +45,8 @@ _BLOCK = {"aside", "li", "p", "div", "dd", "section", "td"}
 _SHORT = re.compile(r"^[\[(]?\w{1,4}[\])]?$")
 _LABEL = re.compile(r"^\[?\d{1,3}[\].)]?$")
 _DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
-_SPACED = re.compile(r"\s+(?=[.,;:!?)\]])")
-_MARKED = re.compile(f"{MARK_OPEN}([^{MARK_CLOSE}]*){MARK_CLOSE}")
+_SPACED = re.compile(r"(?<!\s)\s+(?=[.,;:!?)\]])")  # from a run's first space only: linear
+_MARKED = re.compile(f"{MARK_OPEN}([^{MARK_OPEN}{MARK_CLOSE}]*){MARK_CLOSE}")  # linear: no open in a mark
 # An EPUB note's marker while its chapter goes through the HTML loader, whose own markers are digits or a
 # letter: ``epub-3`` becomes ``3`` after it.
 _PLACEHOLDER = "epub-"

@@ -16,7 +16,7 @@ _DEFINITION = re.compile(
     rf"^(?:{MARK_OPEN}([^{MARK_CLOSE}]+){MARK_CLOSE}\s*|([{SUPERSCRIPTS}]+)\s*"
     r"|(\d{1,3})\s+|\[(\d{1,3})\]\s+)(?=\S)"
 )
-_URL = re.compile(r"<(https?://[^>\s]+)>|(https?://[^\s<>\"”]+)")
+_URL = re.compile(r"<(https?://[^<>\s]+)>|(https?://[^\s<>\"”]+)")  # "<" ends it: linear
 # Lines a PDF-to-text conversion leaves inside a footnote block: a bare domain, a page number.
 _ARTIFACT = re.compile(r"^(?:[\w-]+(?:\.[\w-]+)+/?|\d{1,4})$")
 # Bounded repeats keep the scan linear on hostile input (a run of "[^" or of private-use marks).

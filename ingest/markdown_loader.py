@@ -43,7 +43,7 @@ CODE_KIND = "code"
 _LINK_SCHEMES = ("http://", "https://", "ftp://", "mailto:")
 _LINK_MARKER = "link"
 _COMMENT = re.compile(r"\s*<!--")
-_MARKS = re.compile(f"{MARK_OPEN}[^{MARK_CLOSE}]*{MARK_CLOSE}")
+_MARKS = re.compile(f"{MARK_OPEN}[^{MARK_OPEN}{MARK_CLOSE}]*{MARK_CLOSE}")  # linear: no open in a mark
 
 
 def _parser() -> MarkdownIt:

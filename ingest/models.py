@@ -54,6 +54,9 @@ class Document:
     markers: tuple[tuple[int, str], ...] = ()
     # Pages (0-based) whose text was read by OCR (a scanned PDF); written to documents.jsonl only when any.
     ocr_pages: tuple[int, ...] = ()
+    # A PDF's page map (ingest.pages.align), set by ingest and written by the index beside its versions
+    # (index.pages), never into documents.jsonl; None when the document was not just parsed or is no PDF.
+    page_map: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     @property
     def ocr(self) -> bool:

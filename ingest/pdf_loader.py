@@ -30,6 +30,9 @@ from footnote.ingest.units import Loaded, Unit, mark, table_row
 if TYPE_CHECKING:
     from footnote.ingest.ocr import OcrOptions
 
+# A word on the page and its box: (text, x0, y0, x1, y1).
+Word = tuple[str, float, float, float, float]
+
 _SUPERSCRIPT_FLAG = 1
 _BOLD_FLAG = 16
 _BULLET = re.compile(r"^[•·▪◦‣\-–*]\s+")
@@ -64,6 +67,7 @@ class _Line:
     in_margin: bool = False
     table: Unit | None = None
     heading_level: int = 0
+    words: list[Word] = field(default_factory=list)
 
 
 @dataclass
@@ -93,18 +97,23 @@ def load_pdf(raw: bytes, name: str, ocr: OcrOptions | None = None, stats: PdfSta
         raise UnreadableDocument(name, "corrupt PDF: no pages")
     pages: list[tuple[float, list[_Line]]] = []
     ocr_pages: list[int] = []
+    sizes: list[tuple[float, float]] = []
     stats.pages = document.page_count
     try:
         for number in range(document.page_count):
             page = document[number]
-            data = page.get_text("dict")
+            textpage = page.get_textpage(flags=pymupdf.TEXTFLAGS_DICT)  # images kept: OCR looks for them
+            data = page.get_text("dict", textpage=textpage)
+            words = page.get_text("words", textpage=textpage)
+            sizes.append((float(page.rect.width), float(page.rect.height)))
             if ocr is not None and ocr.enabled and len(ocr_pages) < ocr.max_pages:
                 from footnote.ingest.ocr import needs_ocr, page_dict
 
                 if needs_ocr(data):
                     data = page_dict(page, ocr)
+                    words = []  # an OCRed page has no page map: its words are not the file's
                     ocr_pages.append(number)
-            pages.append((data.get("height") or 1.0, _page_lines(page, data, number, stats)))
+            pages.append((data.get("height") or 1.0, _page_lines(page, data, number, stats, words)))
         toc = document.get_toc(simple=True)
     except RuntimeError as exc:
         raise UnreadableDocument(name, f"corrupt PDF: {str(exc).lower()}") from exc
@@ -123,8 +132,9 @@ def load_pdf(raw: bytes, name: str, ocr: OcrOptions | None = None, stats: PdfSta
     units, marked = _paragraphs(lines)
     stats.tables = sum(u.kind == "table" for u in units)
     stats.headings = sum(u.kind == "heading" for u in units)
+    layout = [(ln.page + 1, ln.words, ln.table.text if ln.table is not None else "") for ln in lines if ln.words]
     return Loaded(units=units, title=title, marked_headings=marked, superscript_markers=False,
-                  ocr_pages=ocr_pages)
+                  ocr_pages=ocr_pages, layout=layout, page_sizes=sizes)
 
 
 def _meta_title(title: str, name: str) -> str | None:
@@ -138,12 +148,19 @@ def _meta_title(title: str, name: str) -> str | None:
     return title
 
 
-def _page_lines(page: Any, data: dict[str, Any], number: int, stats: PdfStats) -> list[_Line]:
+def _page_lines(page: Any, data: dict[str, Any], number: int, stats: PdfStats,
+                words: list[Any] | None = None) -> list[_Line]:
+    """The page's lines (rotated text dropped, table text taken into table units), each with its words
+    and their boxes (from the same text page, keyed by block and line number) for the page map."""
     height = data.get("height") or 1.0
     tables = _tables(page, data)
+    by_line: dict[tuple[int, int], list[Word]] = {}
+    for word in words or ():
+        by_line.setdefault((int(word[5]), int(word[6])), []).append(
+            (str(word[4]), float(word[0]), float(word[1]), float(word[2]), float(word[3])))
     out: list[_Line] = []
-    for block in data["blocks"]:
-        for line in block.get("lines", ()):
+    for block_no, block in enumerate(data["blocks"]):
+        for line_no, line in enumerate(block.get("lines", ())):
             spans = [s for s in line["spans"] if s["text"]]
             if not spans or not "".join(s["text"] for s in spans).strip():
                 continue
@@ -160,9 +177,11 @@ def _page_lines(page: Any, data: dict[str, Any], number: int, stats: PdfStats) -
             baseline = main["origin"][1]
             parts: list[str] = []
             starts_with_mark = False
+            marks: list[tuple[float, float]] = []  # x extents of the marker spans, kept out of the page map
             for span in spans:
                 text = span["text"]
                 if _is_superscript(span, size, baseline):
+                    marks.append((span["bbox"][0], span["bbox"][2]))
                     if not "".join(parts).strip():
                         starts_with_mark = True
                     elif parts[-1].endswith(" "):
@@ -176,14 +195,35 @@ def _page_lines(page: Any, data: dict[str, Any], number: int, stats: PdfStats) -
             bold = all(s["flags"] & _BOLD_FLAG for s in spans if s["text"].strip())
             in_margin = bottom < height * _MARGIN_BAND or top > height * (1 - _MARGIN_BAND)
             out.append(_Line(text, round(size * 2) / 2, bold, x0, top, x1, bottom, number, starts_with_mark,
-                             in_margin))
+                             in_margin, words=_without_marks(by_line.get((block_no, line_no), []), marks)))
     for box, unit in tables:
         caption = _caption_for(box, out)
         if caption is not None:
             out.remove(caption)
             unit.caption = caption.text
             unit.text = f"{caption.text}\n{unit.text}"
-        out.append(_Line(unit.text, 0.0, False, box[0], box[1], box[2], box[3], number, False, table=unit))
+        inside = sorted((w for ws in by_line.values() for w in ws if _inside(w[1:], box)), key=lambda w: (w[2], w[1]))
+        out.append(_Line(unit.text, 0.0, False, box[0], box[1], box[2], box[3], number, False, table=unit,
+                         words=inside))
+    return out
+
+
+def _without_marks(words: list[Word], marks: list[tuple[float, float]]) -> list[Word]:
+    """The line's words with footnote markers taken out: a marker printed as a word of its own is dropped,
+    one glued to the word before it ("alert,5") is cut off, box included."""
+    if not marks:
+        return words
+    out: list[Word] = []
+    for text, x0, y0, x1, y1 in words:
+        for m0, m1 in marks:
+            if m0 - 0.5 <= x0 and x1 <= m1 + 0.5:
+                text = ""
+                break
+            if x0 < m0 < x1 <= m1 + 0.5:
+                cut = len(text) - max(1, round(len(text) * (x1 - m0) / (x1 - x0)))
+                text, x1 = text[:max(cut, 0)].rstrip(), m0
+        if text:
+            out.append((text, x0, y0, x1, y1))
     return out
 
 

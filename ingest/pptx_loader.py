@@ -24,7 +24,7 @@ from footnote.ingest.units import MARK_CLOSE, MARK_OPEN, Loaded, Unit, mark, tab
 
 _A = "http://schemas.openxmlformats.org/drawingml/2006/main"
 _MARKER = re.compile(r"^\W?(\d{1,4}|[a-z]|[*†‡§])\W?$")
-_MARK = re.compile(f"{MARK_OPEN}([^{MARK_CLOSE}]*){MARK_CLOSE}")
+_MARK = re.compile(f"{MARK_OPEN}([^{MARK_OPEN}{MARK_CLOSE}]*){MARK_CLOSE}")  # linear: no open in a mark
 _EXTERNAL = ("http://", "https://", "ftp://")
 _TITLES = {"TITLE", "CENTER_TITLE", "VERTICAL_TITLE"}
 _BODIES = {"BODY", "OBJECT", "VERTICAL_BODY", "VERTICAL_OBJECT"}

@@ -38,12 +38,12 @@ _SETTINGS: dict[str, Any] = {
 _HEADER_FIELD = re.compile(r"^([A-Za-z][A-Za-z0-9-]*):(?:[ \t]+(.*))?$")
 _PREAMBLE = ("PEP", "Author", "Sponsor", "BDFL-Delegate", "PEP-Delegate", "Status", "Type", "Topic", "Created",
              "Python-Version", "Requires", "Replaces", "Superseded-By")
-_EMAIL = re.compile(r"\s*<[^<>\s]+@[^<>\s]+>")
+_EMAIL = re.compile(r"(?<!\s)\s*<[^<>\s]+@[^<>\s]+>")  # from a run's first space: linear
 # ``:role:`text```, ``:domain:role:`text <target>```: an interpreted text docutils could not resolve.
 _ROLE = re.compile(r"^(?::[\w.+-]+)+:`(?P<body>.*)`$|^`(?P<plain>.*)`_{0,2}$", re.S)
-_TITLED = re.compile(r"^(?P<text>.*?)\s*<(?P<target>[^<>]*)>$", re.S)
+_TITLED = re.compile(r"^(?P<text>(?:.*\S)?)\s*<(?P<target>[^<>]*)>$", re.S)  # linear
 _EXTERNAL = ("http://", "https://", "ftp://")
-_BEFORE_MARK = re.compile(rf"\s+(?={MARK_OPEN})")  # "style guide [2]_." reads "style guide." once marked
+_BEFORE_MARK = re.compile(rf"(?<!\s)\s+(?={MARK_OPEN})")  # "style guide [2]_." reads "style guide." once marked
 _SKIP = {"system_message", "comment", "substitution_definition", "pending", "raw", "transition", "target",
          "label", "meta", "image", "decoration", "header", "footer"}
 

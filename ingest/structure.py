@@ -18,7 +18,7 @@ from footnote.ingest.units import Loaded, Unit
 # A block that ends like this is complete; anything else may continue in the next block.
 _TERMINAL = re.compile(r"[.!?:;。！？…][\"'”’)\]]*$")
 # Wiki exports glue the edit link to headings: "Technology Policy Of JapanEdit", "History [edit]".
-_EDIT = re.compile(r"(?:(?<=[a-z0-9)])Edit|\s*\[edit\])$")
+_EDIT = re.compile(r"(?:(?<=[a-z0-9)])Edit|(?<!\s)\s*\[edit\])$")  # linear on spaces
 _URLISH = re.compile(r"https?://|www\.")
 _WS = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u3000]+")
 _PROSE_WORDS = 8

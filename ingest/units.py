@@ -71,3 +71,8 @@ class Loaded:
     superscript_markers: bool = True
     # Pages (0-based) whose text came from OCR rather than the file's own text layer.
     ocr_pages: list[int] = field(default_factory=list)
+    # PDF only: the printed lines in reading order, each (page 1-based, [(word, x0, y0, x1, y1), ...], the
+    # table's text when the line is a table, else ""), and each page's (width, height), for the map from
+    # clean-text offsets to boxes (ingest.pages).
+    layout: list[tuple[int, list[tuple[str, float, float, float, float]], str]] = field(default_factory=list)
+    page_sizes: list[tuple[float, float]] = field(default_factory=list)

@@ -19,7 +19,8 @@ from footnote.service.guard import BodyLimit, RequestGuard
 from footnote.service.jobs import JobRunner
 from footnote.service.mcp_server import PATH as MCP_PATH
 from footnote.service.mcp_server import HttpEndpoint
-from footnote.service.routes import answer, docs, documents, health, search, uploads
+from footnote.service.render import Renderer
+from footnote.service.routes import answer, docs, documents, health, pages, search, uploads
 from footnote.service.state import IndexHolder
 from footnote.service.watch import CorpusWatcher
 from footnote.settings import Settings
@@ -52,6 +53,8 @@ def create_app(index_dir: Path | None = None, settings: Settings | None = None,
                          fusion=fusion_from_settings(settings), store=choose_store(settings.store, settings.milvus_uri),
                          poll_seconds=poll_seconds)
     jobs = JobRunner(holder, settings)
+    renderer = Renderer()  # PDF page renders (service.render), bounded and cached
+    jobs.on_removed = renderer.forget  # a deleted document's renders go with it
     watcher = CorpusWatcher(jobs, settings.watch_debounce_ms) if settings.watch else None  # serve --watch
     mcp = HttpEndpoint(holder, settings)  # the MCP tools over the same index, at /mcp
 
@@ -70,6 +73,7 @@ def create_app(index_dir: Path | None = None, settings: Settings | None = None,
                 watcher.stop()
             jobs.stop()
             holder.stop()
+            renderer.close()
 
     # The docs are served offline by routes.docs, not from FastAPI's CDN-backed pages.
     app = FastAPI(title="Footnote", version=__version__, description=DESCRIPTION, lifespan=lifespan,
@@ -77,8 +81,9 @@ def create_app(index_dir: Path | None = None, settings: Settings | None = None,
     app.state.settings = settings
     app.state.holder = holder
     app.state.jobs = jobs
+    app.state.renderer = renderer
     errors.install(app)
-    for module in (health, answer, search, documents, uploads, docs):
+    for module in (health, answer, search, documents, pages, uploads, docs):
         app.include_router(module.router)
     _include_optional(app)
     app.router.routes.append(Route(MCP_PATH, endpoint=mcp, include_in_schema=False))  # an ASGI app: any method

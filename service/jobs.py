@@ -29,6 +29,7 @@ import secrets
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal
@@ -112,6 +113,8 @@ class JobRunner:
         self._thread: threading.Thread | None = None
         self._running: str | None = None  # the job being run
         self._stop: dict[str, str] = {}  # job id -> why it must stop (cancelled)
+        # Called with a deleted document's sha256 once its job is done (the app drops its rendered pages).
+        self.on_removed: Callable[[str], object] | None = None
 
     # -- folders ------------------------------------------------------------------------------------
 
@@ -415,6 +418,8 @@ class JobRunner:
         report = self._ingest(job)
         self.holder.refresh()  # the new index serves before the job says done
         self._record(job, report)
+        if job.kind == "delete" and job.files[0].sha256 and self.on_removed is not None:
+            self.on_removed(job.files[0].sha256)  # its rendered pages (service.render)
         shutil.rmtree(self._incoming(job.id) if job.kind == "upload" else self._removed(job.id), ignore_errors=True)
         self._finish(job, "done")
 

@@ -58,6 +58,7 @@ from footnote.service.models import (
 )
 from footnote.service.routes.documents import DocumentSummary, list_documents
 from footnote.service.state import IndexHolder
+from footnote.service.where import page_map
 from footnote.settings import Settings
 
 log = logging.getLogger("footnote.service")
@@ -265,8 +266,10 @@ class FootnoteMCP(MCPServer[Any]):
                 check_limits(settings, text=(("body", "query"), request.query), k=(("body", "k"), request.k))
             except (ValidationError, RequestValidationError) as exc:
                 raise ToolError(_one_line(exc)) from None
-            hits = _call(lambda: holder.index().retriever(request.mode).search(request.query, request.k))
-            out = SearchOut(passages=[PassageOut.of(hit) for hit in hits])
+            index = _call(holder.index)
+            hits = _call(lambda: index.retriever(request.mode).search(request.query, request.k))
+            out = SearchOut(passages=[PassageOut.of(hit, page_map(index, index.documents[hit.passage.doc_id]))
+                                      for hit in hits])
             lines = [f"{rank}. [{p.score:.3f}] {p.doc_id} > {' > '.join(p.section)} (chars {p.start}-{p.end})\n"
                      f"   {_clip(p.text, 300)}" for rank, p in enumerate(out.passages, 1)]
             return _result("\n".join(lines) or "No passage matches.", out)

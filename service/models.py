@@ -14,9 +14,11 @@ from pydantic_core import PydanticCustomError
 
 from footnote.index.hits import Mode
 from footnote.ingest.models import Citation, Document, Passage
+from footnote.service.where import locate
 
 if TYPE_CHECKING:
     from footnote.index.hits import Hit
+    from footnote.index.pages import PageMap
 
 # The one "not blank" rule, of the models' checks and of the schema (service.schema): some character that is
 # white space neither to Python (str.isspace: U+001C-U+001F, U+0085 ...) nor to JSON Schema's ECMA-262 ``\s``
@@ -89,6 +91,30 @@ class CitationOut(BaseModel):
         return cls(marker=citation.marker, text=citation.text, urls=list(citation.urls))
 
 
+class BoxOut(BaseModel):
+    """A rectangle on a PDF page: ``page`` 1-based, coordinates in PDF points from the page's top left."""
+
+    page: int
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+
+PAGE_DOC = "The first page (1-based) the text is printed on; null when the document has no pages (not a PDF) " \
+           "or its index was built before page maps."
+PAGES_DOC = "Every page (1-based) the text is printed on, in order (two for a sentence across a page break)."
+ANCHOR_DOC = "The nearest heading's anchor: its slug (lower case, each run of other characters than letters " \
+             "and digits as one `-`); null without a heading."
+
+
+def page_label(pages: list[int]) -> str:
+    """``p. 7`` or ``pp. 7–8`` (empty without pages)."""
+    if not pages:
+        return ""
+    return f"p. {pages[0]}" if len(pages) == 1 else f"pp. {pages[0]}–{pages[-1]}"
+
+
 class Footnote(BaseModel):
     """One numbered quote in the answer, with proof of where it stands."""
 
@@ -104,14 +130,30 @@ class Footnote(BaseModel):
     confidence: float = Field(default=0.0, description="The reader's probability that this quote answers the question.")
     ocr: bool = Field(default=False, description="True when the document's text was read by OCR (a scanned PDF): "
                                                  "the quote is verbatim to that text, which may differ from the scan.")
+    page: int | None = Field(default=None, description=PAGE_DOC)
+    pages: list[int] = Field(default_factory=list, description=PAGES_DOC)
+    boxes: list[BoxOut] = Field(
+        default_factory=list,
+        description="PDF only: one box per printed line of the quote, in PDF points (origin top left). "
+                    "`GET /documents/{doc_id}/pages/{page}.png?start=&end=` draws them on the page.")
+    anchor: str | None = Field(default=None, description=ANCHOR_DOC)
 
     @classmethod
-    def of(cls, n: int, document: Document, passage: Passage, start: int, end: int) -> Footnote:
-        """Footnote ``n``: the document's text ``[start:end]`` (a sentence of ``passage``) and what it cites."""
+    def of(cls, n: int, document: Document, passage: Passage, start: int, end: int,
+           page_map: PageMap | None = None) -> Footnote:
+        """Footnote ``n``: the document's text ``[start:end]`` (a sentence of ``passage``), what it cites, and
+        where it stands (pages and boxes from ``page_map``, a PDF's; the heading's anchor)."""
+        where = locate(page_map, passage.section, start, end)
         return cls(n=n, quote=document.text[start:end], doc_id=document.doc_id, title=document.title,
                    section=list(passage.section), passage_id=passage.id, start=start, end=end,
                    citations=[CitationOut.of(c) for c in document.citations_between(start, end)],
-                   ocr=document.ocr)
+                   ocr=document.ocr, page=where.page, pages=where.pages,
+                   boxes=[BoxOut(**b.to_dict()) for b in where.boxes], anchor=where.anchor)
+
+    def where(self) -> str:
+        """``Title › Section, p. 7``: the text form of where the quote stands."""
+        label = page_label(self.pages)
+        return " › ".join([self.title, *self.section]) + (f", {label}" if label else "")
 
 
 class PassageOut(BaseModel):
@@ -124,13 +166,20 @@ class PassageOut(BaseModel):
     start: int
     end: int
     citations: list[CitationOut] = Field(default_factory=list)
+    page: int | None = Field(default=None, description=PAGE_DOC)
+    pages: list[int] = Field(default_factory=list, description=PAGES_DOC)
+    anchor: str | None = Field(default=None, description=ANCHOR_DOC)
 
     @classmethod
-    def of(cls, hit: Hit) -> PassageOut:
+    def of(cls, hit: Hit, page_map: PageMap | None = None) -> PassageOut:
+        """The hit's passage; its pages from ``page_map`` (its PDF's; boxes: draw them with
+        `GET /documents/{doc_id}/pages/{page}.png?passage=`)."""
         p = hit.passage
+        where = locate(page_map, p.section, p.start, p.end, boxes=False)
         return cls(passage_id=p.id, doc_id=p.doc_id, title=p.title, section=list(p.section), text=p.text,
                    score=float(hit.score), start=p.start, end=p.end,
-                   citations=[CitationOut.of(c) for c in p.citations])
+                   citations=[CitationOut.of(c) for c in p.citations], page=where.page, pages=where.pages,
+                   anchor=where.anchor)
 
 
 class Answer(BaseModel):
@@ -154,8 +203,7 @@ class Answer(BaseModel):
         if self.footnotes:
             lines.append("")
             for note in self.footnotes:
-                where = " > ".join([note.title, *note.section])
-                line = f"[{note.n}] {where} (chars {note.start}-{note.end})" + (" (OCR)" if note.ocr else "")
+                line = f"[{note.n}] {note.where()} (chars {note.start}-{note.end})" + (" (OCR)" if note.ocr else "")
                 for cite in note.citations:
                     urls = " ".join(cite.urls)
                     line += f"\n    cites [{cite.marker}] {cite.text}"

@@ -38,10 +38,12 @@ from footnote.service.answering.question import question_analyzer
 from footnote.service.answering.rewrite import asks_for_more, earlier_question, follows_up
 from footnote.service.answering.rewrite import candidates as rewrite_candidates
 from footnote.service.models import Answer, AnswerRequest, Footnote, PassageOut
+from footnote.service.where import page_map
 from footnote.settings import Settings
 
 if TYPE_CHECKING:
     from footnote.index.load import Hit, Index
+    from footnote.index.pages import PageMap
 
 NOT_FOUND = "Not found in the documents."
 # How much more confident (in log-odds, so the margin means the same near 0.5 and near 1) the reader must be
@@ -275,7 +277,7 @@ class Answerer:
 
     def answer(self, request: AnswerRequest) -> Answer:
         reading = self.best_reading(request)
-        passages = [PassageOut.of(hit) for hit in reading.hits]
+        passages = [PassageOut.of(hit, self.page_map(hit.passage.doc_id)) for hit in reading.hits]
         confidence = round(reading.confidence, 4)
         chosen = self.choose(reading)
         if not chosen:
@@ -324,5 +326,10 @@ class Answerer:
 
     def _footnote(self, n: int, sent: Sentence, prob: float) -> Footnote:
         start, end = self.span(sent)
-        note = Footnote.of(n, self.index.documents[sent.doc_id], self.index.passage(sent.passage_id), start, end)
+        note = Footnote.of(n, self.index.documents[sent.doc_id], self.index.passage(sent.passage_id), start, end,
+                           self.page_map(sent.doc_id))
         return note.model_copy(update={"confidence": round(prob, 4)})
+
+    def page_map(self, doc_id: str) -> PageMap | None:
+        """The document's page map when it is a PDF (``service.where``): its pages and glyph boxes."""
+        return page_map(self.index, self.index.documents[doc_id])

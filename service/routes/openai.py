@@ -119,13 +119,13 @@ def to_answer_request(body: ChatCompletionRequest, settings: Settings) -> Answer
 
 
 def render_content(answer: Answer) -> str:
-    """The answer, then one line per footnote: ``[1]: “quote” — Title › Section (cites: URL)``."""
+    """The answer, then one line per footnote: ``[1]: “quote” — Title › Section, p. 7 (cites: URL)``."""
     if not answer.footnotes:
         return answer.answer
     lines = [answer.answer]
     for note in answer.footnotes:
         quote = " ".join(note.quote.split())
-        where = " › ".join([note.title, *note.section])
+        where = note.where()  # Title › Section, p. 7
         cites = "; ".join(", ".join(c.urls) if c.urls else " ".join(c.text.split()) for c in note.citations)
         # The curly quotes keep Markdown from reading the line as a link reference definition.
         lines.append(f"[{note.n}]: “{quote}” — {where}" + (f" (cites: {cites})" if cites else ""))

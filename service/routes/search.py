@@ -8,6 +8,7 @@ from footnote.service.deps import AnswererDep, ApiKey, IndexDep, SettingsDep
 from footnote.service.errors import ERROR_RESPONSES
 from footnote.service.limits import check_limits
 from footnote.service.models import PassageOut, SearchRequest, SearchResponse
+from footnote.service.where import page_map
 
 router = APIRouter(tags=["search"], dependencies=[ApiKey])
 
@@ -20,4 +21,5 @@ def search(request: SearchRequest, index: IndexDep, answerer: AnswererDep, setti
     hits = index.retriever(request.mode).search(request.query, request.k)
     if request.rerank:
         hits = answerer.rerank(request.query, hits)
-    return SearchResponse(passages=[PassageOut.of(hit) for hit in hits])
+    return SearchResponse(passages=[PassageOut.of(hit, page_map(index, index.documents[hit.passage.doc_id]))
+                                    for hit in hits])

@@ -4,7 +4,7 @@
 
 (() => {
   const STORE_KEY = "footnote.conversation.v1";
-  const { $, KEY_KEY, el, request } = window.footnote; // common.js
+  const { $, KEY_KEY, el, fetchOk, request } = window.footnote; // common.js
 
   const log = $("conversation");
   const form = $("ask");
@@ -22,6 +22,7 @@
   const panelTitle = $("panel-title");
   const detail = $("footnote-detail");
   const dialog = $("document-dialog");
+  const pageDialog = $("page-dialog");
   const keyInput = $("api-key");
 
   /** turns: [{question, answer: {answer, grounded, query, footnotes}}] */
@@ -46,8 +47,17 @@
     return el("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, text || url);
   }
 
+  // "p. 7", or "pp. 7–8" for a quote across a page break; "" without pages (not a PDF).
+  function pageLabel(note) {
+    const pages = note.pages || (note.page ? [note.page] : []);
+    if (!pages.length) return "";
+    return pages.length === 1 ? `p. ${pages[0]}` : `pp. ${pages[0]}–${pages[pages.length - 1]}`;
+  }
+
+  // "Title › Section, p. 7": where a footnote's quote stands.
   function wherePath(note) {
-    return [note.title, ...(note.section || [])].join(" › ");
+    const label = pageLabel(note);
+    return [note.title, ...(note.section || [])].join(" › ") + (label ? `, ${label}` : "");
   }
 
   // -- storage ---------------------------------------------------------------------------------
@@ -281,6 +291,7 @@
       el("blockquote", { class: "fn-quote" }, note.quote),
       el("p", { class: "where" }, el("span", { class: "doc-title" }, note.title),
         ...(note.section || []).map((s) => ` › ${s}`),
+        ...(pageLabel(note) ? [", ", el("span", { class: "page-label" }, pageLabel(note))] : []),
         ...(note.ocr ? [" (OCR)"] : [])),
     ];
     if (note.citations && note.citations.length) {
@@ -288,11 +299,21 @@
     } else {
       children.push(el("p", { class: "hint" }, "The document cites no source for this passage."));
     }
-    children.push(el("button", {
+    // A PDF quote with a known page opens on the rendered page; every quote opens in the document's text.
+    const actions = el("div", { class: "fn-actions" });
+    if (note.page) {
+      actions.append(el("button", {
+        type: "button",
+        class: "show-on-page",
+        onclick: () => showOnPage(note),
+      }, "Show on page"));
+    }
+    actions.append(el("button", {
       type: "button",
-      class: "show-in-document",
+      class: note.page ? "show-in-document secondary" : "show-in-document",
       onclick: () => showInDocument(note),
     }, "Show in document"));
+    children.push(actions);
     detail.replaceChildren(...children);
     for (const m of log.querySelectorAll(".marker.active")) m.classList.remove("active");
     const active = log.querySelector(`.marker[data-turn="${index}"][data-n="${n}"]`);
@@ -314,7 +335,7 @@
   });
 
   document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape" && !panel.hidden && !dialog.open) {
+    if (event.key === "Escape" && !panel.hidden && !dialog.open && !pageDialog.open) {
       const active = log.querySelector(".marker.active");
       closePanel();
       (active || input).focus();
@@ -337,7 +358,7 @@
     const where = $("document-where");
     const body = $("document-text");
     title.textContent = note.title;
-    where.textContent = (note.section || []).join(" › ");
+    where.textContent = [(note.section || []).join(" › "), pageLabel(note)].filter(Boolean).join(", ");
     body.replaceChildren(el("p", { class: "hint" }, "Loading the document…"));
     body.setAttribute("aria-busy", "true");
     if (!dialog.open) dialog.showModal();
@@ -345,8 +366,19 @@
       const doc = await fetchDocument(note.doc_id);
       const text = doc.text;
       const mark = el("mark", { id: "quote-mark" }, text.slice(note.start, note.end));
-      body.replaceChildren(text.slice(0, note.start), mark, text.slice(note.end));
-      mark.scrollIntoView({ block: "center" });
+      // The nearest heading's anchor (the footnote's `anchor`) stands where its section starts.
+      const section = note.anchor && (doc.sections || []).find((s) => s.start <= note.start && note.start < s.end
+        && JSON.stringify(s.path) === JSON.stringify(note.section || []));
+      if (section) {
+        const anchor = el("span", { id: `anchor-${note.anchor}`, class: "heading-anchor" });
+        body.replaceChildren(text.slice(0, section.start), anchor, text.slice(section.start, note.start), mark,
+          text.slice(note.end));
+        anchor.scrollIntoView({ block: "start" });
+        if (!within(mark, body)) mark.scrollIntoView({ block: "center" });
+      } else {
+        body.replaceChildren(text.slice(0, note.start), mark, text.slice(note.end));
+        mark.scrollIntoView({ block: "center" });
+      }
     } catch (error) {
       body.replaceChildren(el("p", { class: "error", role: "alert" }, `Could not load the document: ${error.message}`));
     } finally {
@@ -354,7 +386,107 @@
     }
   }
 
+  function within(node, box) {
+    const a = node.getBoundingClientRect();
+    const b = box.getBoundingClientRect();
+    return a.top >= b.top && a.bottom <= b.bottom;
+  }
+
   $("close-document").addEventListener("click", () => dialog.close());
+
+  // -- the PDF page, rendered by the server with the quote highlighted ----------------------------
+
+  const pageView = $("page-view");
+  const pageImage = $("page-image");
+  const pageMark = $("page-mark");
+  const pageMessage = $("page-message");
+  const pagePrev = $("page-prev");
+  const pageNext = $("page-next");
+  const shown = { note: null, n: 0, count: 0, url: null, token: 0 };
+
+  function showOnPage(note) {
+    shown.note = note;
+    shown.count = 0;
+    $("page-title").textContent = note.title;
+    $("page-where").textContent = (note.section || []).join(" › ");
+    if (!pageDialog.open) pageDialog.showModal();
+    loadPage(note.page);
+  }
+
+  function updatePageNav() {
+    const { n, count } = shown;
+    $("page-number").textContent = count ? `Page ${n} of ${count}` : `Page ${n}`;
+    const focused = document.activeElement;
+    pagePrev.disabled = n <= 1;
+    pageNext.disabled = !count || n >= count;
+    // A button that just became disabled loses focus: hand it to the other one, so the keyboard stays here.
+    if (focused === pagePrev && pagePrev.disabled && !pageNext.disabled) pageNext.focus();
+    else if (focused === pageNext && pageNext.disabled && !pagePrev.disabled) pagePrev.focus();
+  }
+
+  // The image comes through fetch (it carries the API key when one is set) and shows as a blob: URL.
+  async function loadPage(n) {
+    const note = shown.note;
+    const token = ++shown.token;
+    shown.n = n;
+    updatePageNav();
+    pageMessage.removeAttribute("role");
+    pageMessage.textContent = `Loading page ${n}…`;
+    pageView.setAttribute("aria-busy", "true");
+    try {
+      const query = new URLSearchParams({ start: note.start, end: note.end });
+      const response = await fetchOk(`/documents/${encodeURIComponent(note.doc_id)}/pages/${n}.png?${query}`);
+      const blob = await response.blob();
+      if (token !== shown.token) return; // another page was asked for meanwhile
+      shown.count = Number(response.headers.get("X-Page-Count")) || 0;
+      const box = (response.headers.get("X-Highlight") || "").split(",").filter(Boolean).map(Number);
+      const url = URL.createObjectURL(blob);
+      pageImage.src = url;
+      await pageImage.decode();
+      if (shown.url) URL.revokeObjectURL(shown.url);
+      shown.url = url;
+      pageImage.alt = `Page ${n} of ${note.title}` + (box.length === 4 ? ", the quote highlighted" : "");
+      pageImage.dataset.page = String(n);
+      pageImage.hidden = false;
+      pageMessage.textContent = "";
+      const w = pageImage.naturalWidth;
+      const h = pageImage.naturalHeight;
+      if (box.length === 4 && w && h) {
+        const [x0, y0, x1, y1] = box;
+        Object.assign(pageMark.style, { left: `${(100 * x0) / w}%`, top: `${(100 * y0) / h}%`,
+                                        width: `${(100 * (x1 - x0)) / w}%`, height: `${(100 * (y1 - y0)) / h}%` });
+        pageMark.hidden = false;
+        pageMark.scrollIntoView({ block: "center", inline: "nearest" });
+      } else {
+        pageMark.hidden = true;
+        pageView.scrollTop = 0;
+      }
+    } catch (error) {
+      if (token !== shown.token) return;
+      pageImage.hidden = true;
+      pageMark.hidden = true;
+      pageMessage.setAttribute("role", "alert");
+      pageMessage.textContent = `Could not show page ${n}: ${error.message}`;
+    } finally {
+      if (token === shown.token) {
+        pageView.setAttribute("aria-busy", "false");
+        updatePageNav();
+      }
+    }
+  }
+
+  pagePrev.addEventListener("click", () => { if (shown.n > 1) loadPage(shown.n - 1); });
+  pageNext.addEventListener("click", () => { if (shown.count && shown.n < shown.count) loadPage(shown.n + 1); });
+  // Left and right arrows turn the page while it is open (focus may be on the image, a button or the dialog).
+  document.addEventListener("keydown", (event) => {
+    if (!pageDialog.open || event.altKey || event.ctrlKey || event.metaKey) return;
+    if (event.key === "ArrowLeft" && !pagePrev.disabled) pagePrev.click();
+    else if (event.key === "ArrowRight" && !pageNext.disabled) pageNext.click();
+  });
+  $("close-page").addEventListener("click", () => pageDialog.close());
+  pageDialog.addEventListener("click", (event) => {
+    if (event.target === pageDialog) pageDialog.close(); // a click on the backdrop
+  });
   dialog.addEventListener("click", (event) => {
     if (event.target === dialog) dialog.close(); // a click on the backdrop
   });

@@ -45,5 +45,26 @@ window.footnote = (() => {
     return body;
   }
 
-  return Object.freeze({ $, KEY_KEY, el, request });
+  // A call whose answer is not JSON (a page image): the Response, with the key sent when there is one; a
+  // failure is thrown as `request` throws it, with the server's `detail` and the status.
+  async function fetchOk(path, options = {}) {
+    const headers = { ...(options.headers || {}) };
+    const key = (localStorage.getItem(KEY_KEY) || "").trim();
+    if (key) headers.Authorization = `Bearer ${key}`;
+    const response = await fetch(path, { ...options, headers });
+    if (!response.ok) {
+      let body = null;
+      try {
+        body = await response.json();
+      } catch {
+        body = null;
+      }
+      const error = new Error((body && body.detail) || `the server answered ${response.status}`);
+      error.status = response.status;
+      throw error;
+    }
+    return response;
+  }
+
+  return Object.freeze({ $, KEY_KEY, el, fetchOk, request });
 })();

@@ -93,3 +93,40 @@ def test_a_url_broken_across_lines_is_whole(notice: Document) -> None:
     url = "http://knkt.dephub.go.id/knkt/ntsc_aviation/baru/2018%20-%20035%20-%20PK-LQP%20Final%20Report.pdf"
     assert f"({url})" in notice.text
     assert "internet https://www.myboeingfleet.com." in notice.text
+
+
+def test_the_page_map_puts_each_sentence_on_its_pages(notice: Document, passages: list[Passage]) -> None:
+    """The PDF's own words inside each sentence's boxes are the sentence (letters compared: the footnote
+    numbers printed inside a sentence are not in the clean text). Tables are the known exception: their
+    rows carry column names the page prints once."""
+    import re
+
+    import pymupdf
+
+    from footnote.index.pages import PageMap
+
+    assert notice.page_map is not None
+    pages = PageMap(notice.page_map)
+    with pymupdf.open(NOTICE) as pdf:
+        printed = [page.get_text("words") for page in pdf]
+
+    def inside(page: int, box: pymupdf.Rect) -> str:
+        return " ".join(w[4] for w in printed[page - 1]
+                        if box.contains(pymupdf.Point((w[0] + w[2]) / 2, (w[1] + w[3]) / 2)))
+
+    def letters(text: str) -> str:
+        return re.sub(r"[^a-z]", "", text.lower())
+
+    whole = checked = 0
+    for passage in passages:
+        if passage.text.startswith("Action: "):
+            continue
+        for start, end in passage.sentences:
+            got = " ".join(inside(b.page, pymupdf.Rect(b.x0, b.y0, b.x1, b.y1)) for b in pages.boxes(start, end))
+            checked += 1
+            whole += letters(got) == letters(notice.text[start:end])
+    assert checked > 200 and whole / checked >= 0.95, (whole, checked)
+    across = notice.text.index("On October 29, 2018, a Boeing Model 737–8 airplane operated by Lion Air")
+    assert pages.pages(across, notice.text.index("189 fatalities.", across) + 15) == [1, 2]
+    definition = notice.text.index("The angle of attack (or AOA) is the angle at which")
+    assert pages.pages(definition, definition + 40) == [2]

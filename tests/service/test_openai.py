@@ -56,7 +56,8 @@ def test_completion_quotes_with_footnotes(client: openai.OpenAI) -> None:
     assert extra["grounded"] is True and extra["query"] == "What is Rapidus?"
     note = ibm_note(extra["footnotes"])
     assert set(note) == {"n", "quote", "doc_id", "title", "section", "passage_id", "start", "end", "citations",
-                         "confidence"}
+                         "confidence", "ocr", "page", "pages", "boxes", "anchor"}
+    assert (note["page"], note["pages"], note["boxes"]) == (None, [], [])  # a text file: no pages
     assert IBM_URL in [u for c in note["citations"] for u in c["urls"]]
     # The answer with its markers, then one footnote line per quote, naming the source it cites.
     answer = content.partition("\n\n[1]: ")[0]
