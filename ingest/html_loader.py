@@ -160,7 +160,7 @@ class _Walker:
                 self.flush(kind)
                 heading = _squash(child.get_text(" ")).rstrip("¶#").strip()
                 if heading:
-                    self.units.append(Unit(heading, kind="heading", level=_HEADINGS[name]))
+                    self.units.append(Unit(heading, kind="heading", level=_HEADINGS[name], anchor=_element_id(child)))
             elif name == "li":
                 self.flush(kind)
                 self.walk(child, "item")
@@ -263,3 +263,17 @@ def _cell_text(cell: Tag) -> str:
     walker.walk(cell, "para")
     walker.flush("para")
     return " ".join(unit.text for unit in walker.units)
+
+
+def _element_id(heading: Tag) -> str:
+    """The id a page gives its heading (on the heading, or on an element inside it, as MediaWiki's
+    ``<span class="mw-headline" id="History">``), so a footnote can link to the page's own anchor."""
+    own = heading.get("id")
+    if isinstance(own, str) and own.strip():
+        return own.strip()
+    inner = heading.find(id=True)
+    if isinstance(inner, Tag):
+        found = inner.get("id")
+        if isinstance(found, str) and found.strip():
+            return found.strip()
+    return ""

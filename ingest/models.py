@@ -37,6 +37,8 @@ class Section:
     path: tuple[str, ...]
     start: int
     end: int
+    # The heading's own anchor in the original (an HTML element id), when it has one.
+    anchor: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,10 @@ class Document:
             "sha256": self.sha256,
             "format": self.format,
             "text": self.text,
-            "sections": [{"path": list(s.path), "start": s.start, "end": s.end} for s in self.sections],
+            "sections": [
+                {"path": list(s.path), "start": s.start, "end": s.end, **({"anchor": s.anchor} if s.anchor else {})}
+                for s in self.sections
+            ],
             "footnotes": [c.to_dict() for c in self.footnotes],
             "markers": [[offset, marker] for offset, marker in self.markers],
         }
@@ -119,7 +124,8 @@ class Document:
             text=row["text"],
             format=row.get("format", "txt"),
             sections=tuple(
-                Section(tuple(s["path"]), int(s["start"]), int(s["end"])) for s in row.get("sections", ())
+                Section(tuple(s["path"]), int(s["start"]), int(s["end"]), s.get("anchor"))
+                for s in row.get("sections", ())
             ),
             footnotes=tuple(Citation.from_dict(c) for c in row.get("footnotes", ())),
             markers=tuple((int(o), str(m)) for o, m in row.get("markers", ())),

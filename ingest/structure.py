@@ -119,7 +119,7 @@ def _clean(unit: Unit, known: set[str], plain: bool = True) -> Unit:
     shift = len(text) - len(stripped)
     stripped = stripped.rstrip()
     markers = [(min(max(o - shift, 0), len(stripped)), m) for o, m in markers]
-    return Unit(text=stripped, kind=unit.kind, level=unit.level, markers=markers)
+    return Unit(text=stripped, kind=unit.kind, level=unit.level, markers=markers, anchor=unit.anchor)
 
 
 def _mend(units: list[Unit]) -> list[Unit]:
@@ -225,7 +225,7 @@ def _assemble(
     section goes on."""
     parts: list[str] = []
     markers: list[tuple[int, str]] = []
-    starts: list[tuple[int, tuple[str, ...]]] = []  # (offset, path) where a section begins
+    starts: list[tuple[int, tuple[str, ...], str]] = []  # (offset, path, anchor) where a section begins
     stack: list[tuple[int, str]] = []
     pos = 0
     prev: Unit | None = None
@@ -240,16 +240,16 @@ def _assemble(
             while stack and stack[-1][0] >= unit.level:
                 stack.pop()
             stack.append((unit.level, unit.text))
-            starts.append((pos, tuple(h for _, h in stack)))
+            starts.append((pos, tuple(h for _, h in stack), unit.anchor))
             after_table = False
         elif unit.kind == "table":
             if unit.caption and not unit.text.startswith(unit.caption):
                 unit.markers = [(o + len(unit.caption) + 1, m) for o, m in unit.markers]
                 unit.text = f"{unit.caption}\n{unit.text}"
-            starts.append((pos, (*path, unit.caption) if unit.caption else path))
+            starts.append((pos, (*path, unit.caption) if unit.caption else path, ""))
             after_table = True
         elif after_table:
-            starts.append((pos, path))
+            starts.append((pos, path, ""))
             after_table = False
         markers.extend((pos + o, m) for o, m in unit.markers)
         parts.append(unit.text)
@@ -260,8 +260,8 @@ def _assemble(
     first = starts[0][0] if starts else len(text)
     if first > 0:
         sections.append(Section(path=(title,), start=0, end=first))
-    for k, (offset, path) in enumerate(starts):
+    for k, (offset, path, anchor) in enumerate(starts):
         end = starts[k + 1][0] if k + 1 < len(starts) else len(text)
         if end > offset or k + 1 == len(starts):
-            sections.append(Section(path=path, start=offset, end=end))
+            sections.append(Section(path=path, start=offset, end=end, anchor=anchor or None))
     return text, tuple(sections), tuple(markers)

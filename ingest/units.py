@@ -53,6 +53,8 @@ class Unit:
     kind: str = "text"
     level: int = 0
     caption: str = ""
+    # A heading's own anchor in its document (an HTML element id), kept for links into the original.
+    anchor: str = ""
     # Filled by cleaning: (offset in the clean ``text``, marker).
     markers: list[tuple[int, str]] = field(default_factory=list)
 

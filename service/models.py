@@ -104,8 +104,8 @@ class BoxOut(BaseModel):
 PAGE_DOC = "The first page (1-based) the text is printed on; null when the document has no pages (not a PDF) " \
            "or its index was built before page maps."
 PAGES_DOC = "Every page (1-based) the text is printed on, in order (two for a sentence across a page break)."
-ANCHOR_DOC = "The nearest heading's anchor: its slug (lower case, each run of other characters than letters " \
-             "and digits as one `-`); null without a heading."
+ANCHOR_DOC = "The nearest heading's anchor: its own element id in an HTML page that gives it one, else its slug " \
+             "(lower case, each run of other characters than letters and digits as one `-`); null without a heading."
 
 
 def page_label(pages: list[int]) -> str:
@@ -143,7 +143,7 @@ class Footnote(BaseModel):
            page_map: PageMap | None = None) -> Footnote:
         """Footnote ``n``: the document's text ``[start:end]`` (a sentence of ``passage``), what it cites, and
         where it stands (pages and boxes from ``page_map``, a PDF's; the heading's anchor)."""
-        where = locate(page_map, passage.section, start, end)
+        where = locate(page_map, passage.section, start, end, document=document)
         return cls(n=n, quote=document.text[start:end], doc_id=document.doc_id, title=document.title,
                    section=list(passage.section), passage_id=passage.id, start=start, end=end,
                    citations=[CitationOut.of(c) for c in document.citations_between(start, end)],

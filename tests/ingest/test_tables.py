@@ -11,6 +11,7 @@ import docx
 from footnote.ingest import parse
 from footnote.ingest.docx_loader import load_docx
 from footnote.ingest.html_loader import load_html
+from footnote.ingest.models import Document
 
 ROW = "Action: FCC OPS installation; Labor cost: $85; Parts cost: $6,120"
 ROW2 = "Action: Wiring change; Labor cost: $170"
@@ -98,3 +99,24 @@ def test_docx_table_rows_carry_headers(tmp_path: Path) -> None:
     path.write_bytes(docx_bytes())
     doc = parse(path, tmp_path)
     assert ROW in doc.text and ROW2 in doc.text
+
+
+def test_an_html_heading_keeps_its_own_element_id(tmp_path: Path) -> None:
+    page = tmp_path / "page.html"
+    page.write_text(
+        "<html><head><title>Mozilla</title></head><body><h1>Mozilla</h1><p>Intro text here.</p>"
+        '<h2><span class="mw-headline" id="Early_years">Early years</span></h2><p>Netscape released code.</p>'
+        '<h2 id="later">Later</h2><p>Firefox came out.</p><h2>Plain</h2><p>No id here.</p></body></html>',
+        encoding="utf-8")
+    doc = parse(page, tmp_path)
+    anchors = {s.path[-1]: s.anchor for s in doc.sections}
+    assert anchors["Early years"] == "Early_years"
+    assert anchors["Later"] == "later"
+    assert anchors["Plain"] is None
+    assert Document.from_dict(doc.to_dict()).sections == doc.sections
+
+    from footnote.service.where import anchor_of
+
+    at = doc.text.index("Netscape released code.")
+    assert anchor_of(("Early years",), doc, at) == "Early_years"
+    assert anchor_of(("Plain",), doc, doc.text.index("No id here.")) == "plain"

@@ -25,9 +25,9 @@ STOPPED_BEFORE = "cancelled (DELETE /jobs/{id}) before it ran; nothing was chang
 STOPPED_WHILE = "cancelled (DELETE /jobs/{id}) while it ran; nothing was changed"
 
 
-def slow_text(sentences: int = 12_000) -> bytes:
-    """About 0.7 MB of prose that takes a parse worker several seconds to split into passages (and its
-    thousand passages far longer to embed): a job that is still running when the test acts on it."""
+def slow_text(sentences: int = 40_000) -> bytes:
+    """About 2.5 MB of prose that takes a parse worker over ten seconds to split into passages here (and its
+    3,600 passages far longer to embed): a job that is still running when the test acts on it."""
     return ("Slow notes\n\n" + " ".join(f"Sentence {i} is about ships and the tower that guides them."
                                          for i in range(sentences)) + "\n").encode()
 
