@@ -44,7 +44,9 @@ from footnote.ingest.ocr import OcrOptions
 from footnote.ingest.tokens import WordPieces
 
 HEARTBEAT = 0.25  # seconds between progress calls while a file is read
-START_SECONDS = 120.0  # a worker that is not ready by then is a failure of the set-up, not of a file
+# A pool none of whose workers is ready by then is a failure of the set-up, not of a file. Generous: a fresh
+# interpreter importing PyMuPDF on two busy cores has taken minutes.
+START_SECONDS = 300.0
 _MB = 1 << 20
 _PEAK_SLACK = 64 * _MB  # a failure within this of the address-space limit is taken as the limit's doing
 
@@ -329,8 +331,9 @@ class ParsePool:
                             worker.conn.send(tasks[worker.task])
                         except OSError:
                             pass  # it died: found below
-                    elif not worker.ready and now - worker.started > START_SECONDS:
-                        raise WorkerStartFailed(f"a parse worker did not start within {START_SECONDS:g} s")
+                    elif (not worker.ready and now - worker.started > START_SECONDS
+                          and not any(w.ready for w in self._workers)):
+                        raise WorkerStartFailed(f"no parse worker started within {START_SECONDS:g} s")
                 if len(outcomes) == len(tasks) and tasks:
                     break
                 deadlines = [w.deadline for w in self._workers if w.task is not None]
