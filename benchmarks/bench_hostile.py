@@ -119,9 +119,11 @@ def zip_bomb_docx(inflated_mb: int) -> bytes:
 
 
 def long_line_txt(mb: float) -> bytes:
-    """One line of ``mb`` MB: plain words, no newline and no sentence end, so it is one sentence."""
+    """One line of ``mb`` MB (10**6 bytes, as the upload limit counts): plain words, no newline and no sentence
+    end, so it is one sentence."""
     words = b"harbor lantern copper meadow quarry river saffron willow "
-    return (words * (int(mb * _MB) // len(words) + 1))[: int(mb * _MB)]
+    size = int(mb * 1e6)
+    return (words * (size // len(words) + 1))[:size]
 
 
 @dataclass
@@ -399,7 +401,8 @@ def main() -> None:
     parser.add_argument("--comments", type=int, default=24_000, help="`<!--` in comments.md (default 24,000: 96 KB)")
     parser.add_argument("--pdf-mb", type=int, default=256, help="what the PDF's stream inflates to, MB (default 256)")
     parser.add_argument("--docx-mb", type=int, default=256, help="what the docx's XML inflates to, MB (default 256)")
-    parser.add_argument("--line-mb", type=float, default=20, help="size of the one-line file, MB (default 20)")
+    parser.add_argument("--line-mb", type=float, default=20, help="size of the one-line file, MB of 10**6 bytes "
+                        "(default 20; the upload limit is 50)")
     parser.add_argument("--only", nargs="*", choices=["spaces", "comments", "pdf", "docx", "line"], default=[])
     parser.add_argument("--job-timeout", type=float, default=900, help="stop waiting for one job after (s)")
     parser.add_argument("--set", type=Path, default=ROOT / "eval" / "sets" / "default.jsonl")

@@ -41,7 +41,6 @@ _DIGITS = re.compile(r"\d+")
 _WORD = re.compile(r"[^\W\d_]+")
 _TERMINAL = re.compile(r"[.!?:;。！？…][\"'”’)\]]*$")
 _URLISH = re.compile(r"(?:https?://|www\.|@)\S*$")
-_LEADER = re.compile(r"(?:\s*\.){2,}\s*$")
 # Running headers and footers sit in the top or bottom margin band and repeat across pages.
 _MARGIN_BAND = 0.1
 # A running line recurs on this share of the pages or more (0.3 keeps alternating left/right headers).
@@ -321,9 +320,20 @@ def _table_unit(box: tuple[float, float, float, float], xs: list[float], rules: 
     for b, t in body:
         row = max((k for k, start in enumerate(starts) if start <= b[1] + 2), default=0)
         k = column(b)
-        rows[row][k] = f"{rows[row][k]} {_LEADER.sub('', t).strip()}".strip()
+        rows[row][k] = f"{rows[row][k]} {_without_leader(t)}".strip()
     text = "\n".join(r for r in (table_row([" ".join(h.split()) for h in heads], cells) for cells in rows) if r)
     return Unit(text, kind="table") if text else None
+
+
+def _without_leader(cell: str) -> str:
+    """A cell's text without the dot leader that runs to the next column ("AFM revisions ........"): two
+    dots or more, spaces between, at the end. A scan from the end: linear on any text."""
+    cell = cell.strip()
+    end, dots = len(cell), 0
+    while end > 0 and cell[end - 1] in ". ":
+        dots += cell[end - 1] == "."
+        end -= 1
+    return cell[:end].rstrip() if dots >= 2 else cell
 
 
 def _caption_for(box: tuple[float, ...], lines: list[_Line]) -> _Line | None:
