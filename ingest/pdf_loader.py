@@ -69,23 +69,10 @@ class _Line:
     words: list[Word] = field(default_factory=list)
 
 
-@dataclass
-class PdfStats:
-    """What the loader dropped and found, for the layout benchmark."""
-
-    rotated_dropped: int = 0
-    running_dropped: int = 0
-    tables: int = 0
-    headings: int = 0
-    pages: int = 0
-    texts: list[str] = field(default_factory=list)
-
-
-def load_pdf(raw: bytes, name: str, ocr: OcrOptions | None = None, stats: PdfStats | None = None) -> Loaded:
+def load_pdf(raw: bytes, name: str, ocr: OcrOptions | None = None) -> Loaded:
     import pymupdf
 
     pymupdf.TOOLS.mupdf_display_errors(False)
-    stats = stats if stats is not None else PdfStats()
     try:
         document = pymupdf.open(stream=raw, filetype="pdf")
     except (RuntimeError, ValueError) as exc:
@@ -97,7 +84,6 @@ def load_pdf(raw: bytes, name: str, ocr: OcrOptions | None = None, stats: PdfSta
     pages: list[tuple[float, list[_Line]]] = []
     ocr_pages: list[int] = []
     sizes: list[tuple[float, float]] = []
-    stats.pages = document.page_count
     try:
         for number in range(document.page_count):
             page = document[number]
@@ -112,25 +98,21 @@ def load_pdf(raw: bytes, name: str, ocr: OcrOptions | None = None, stats: PdfSta
                     data = page_dict(page, ocr)
                     words = []  # an OCRed page has no page map: its words are not the file's
                     ocr_pages.append(number)
-            pages.append((data.get("height") or 1.0, _page_lines(page, data, number, stats, words)))
+            pages.append((data.get("height") or 1.0, _page_lines(page, data, number, words)))
         toc = document.get_toc(simple=True)
     except RuntimeError as exc:
         raise UnreadableDocument(name, f"corrupt PDF: {str(exc).lower()}") from exc
     title = _meta_title((document.metadata or {}).get("title") or "", name)
-    found = sum(len(page_lines) for _, page_lines in pages)
     if document.page_count > 1:
         running = _running_texts([ln for _, page_lines in pages for ln in page_lines], document.page_count)
         pages = [(height, [ln for ln in page_lines if not _is_running(ln, running)]) for height, page_lines in pages]
     lines = [ln for _, page_lines in pages for ln in _columns(page_lines)]
-    stats.running_dropped = found - len(lines)
     document.close()
     if not lines:
         raise UnreadableDocument(name, "no text found (scanned PDF?)")
     if toc:
         _outline_headings(lines, toc)
     units, marked = _paragraphs(lines)
-    stats.tables = sum(u.kind == "table" for u in units)
-    stats.headings = sum(u.kind == "heading" for u in units)
     layout = [(ln.page + 1, ln.words, ln.table.text if ln.table is not None else "") for ln in lines if ln.words]
     return Loaded(units=units, title=title, marked_headings=marked, superscript_markers=False,
                   ocr_pages=ocr_pages, layout=layout, page_sizes=sizes)
@@ -147,8 +129,7 @@ def _meta_title(title: str, name: str) -> str | None:
     return title
 
 
-def _page_lines(page: Any, data: dict[str, Any], number: int, stats: PdfStats,
-                words: list[Any] | None = None) -> list[_Line]:
+def _page_lines(page: Any, data: dict[str, Any], number: int, words: list[Any] | None = None) -> list[_Line]:
     """The page's lines (rotated text dropped, table text taken into table units), each with its words
     and their boxes (from the same text page, keyed by block and line number) for the page map."""
     height = data.get("height") or 1.0
@@ -165,8 +146,7 @@ def _page_lines(page: Any, data: dict[str, Any], number: int, stats: PdfStats,
                 continue
             direction = line.get("dir", (1.0, 0.0))
             if abs(direction[0] - 1.0) > 0.02 or abs(direction[1]) > 0.02:
-                stats.rotated_dropped += 1  # margin stamps and vertical watermarks
-                continue
+                continue  # margin stamps and vertical watermarks
             x0, top, x1, bottom = line["bbox"]
             if any(_inside((x0, top, x1, bottom), table_box) for table_box, _ in tables):
                 continue

@@ -14,9 +14,9 @@ from ebooklib import epub
 from pptx import Presentation
 from pptx.util import Inches
 
-from footnote.errors import UnreadableDocument
 from footnote.ingest import Document, chunk, discover, parse
 from footnote.ingest.models import Citation
+from tests.ingest.test_corrupt import reason
 
 METI = "https://www.meti.go.jp/policy/semiconductors.pdf"
 RAPIDUS = "https://www.rapidus.inc/en/"
@@ -47,15 +47,6 @@ def check_offsets(doc: Document) -> None:
     for offset, _ in doc.markers:
         assert 0 <= offset <= len(doc.text)
     assert "\ue000" not in doc.text and "\ue001" not in doc.text
-
-
-def reason(tmp_path: Path, name: str, raw: bytes) -> str:
-    path = tmp_path / name
-    path.write_bytes(raw)
-    with pytest.raises(UnreadableDocument) as caught:
-        parse(path)
-    assert caught.value.path == name
-    return caught.value.reason
 
 
 # --- reStructuredText -------------------------------------------------------------------------------------

@@ -53,3 +53,18 @@ def make_survey_pdf(path: Path) -> Path:
     doc.save(str(path))
     doc.close()
     return path
+
+
+MARKDOWN = "# Kestrel Field Guide\n\n## Nesting Habits\n\nThe kestrel nests in old crow nests and on cliff ledges.\n"
+
+
+def page_corpus(root: Path) -> Path:
+    """``root/index``: an index of the small upload corpus, the survey PDF and a Markdown guide; ``root``."""
+    from footnote.index.build import update_index
+    from tests.service.upload_helpers import small_corpus
+
+    folder = small_corpus(root / "corpus")
+    make_survey_pdf(folder / "survey.pdf")
+    (folder / "kestrel.md").write_text(MARKDOWN, encoding="utf-8")
+    update_index([folder], root / "index", echo=lambda line: None)
+    return root

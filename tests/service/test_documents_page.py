@@ -12,10 +12,9 @@ from docx import Document
 from fpdf import FPDF
 from playwright.sync_api import Page, expect
 
-from footnote.index.build import update_index
 from tests.service.conftest import live_server
 from tests.service.test_chat_page import ARTIFACTS, ask, browser, page  # noqa: F401 - fixtures
-from tests.service.upload_helpers import small_corpus
+from tests.service.upload_helpers import small_index
 
 PDF_QUESTION = "When did the Ostrava glassworks open?"
 DOCX_QUESTION = "How big is the mirror of the Brindle observatory telescope?"
@@ -44,9 +43,7 @@ def make_docx(path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    root = tmp_path_factory.mktemp("documents-page")
-    update_index([small_corpus(root / "corpus")], root / "index", echo=lambda line: None)
-    with live_server(root / "index") as url:
+    with live_server(small_index(tmp_path_factory.mktemp("documents-page"))) as url:
         yield url
 
 

@@ -15,9 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from footnote.index.build import update_index
 from tests.service.conftest import live_server
-from tests.service.upload_helpers import LIGHTHOUSE, small_corpus, wait_job
+from tests.service.upload_helpers import LIGHTHOUSE, small_index, wait_job
 
 TIDES = b"Tides\n\nThe Velmora tide tables were first printed in 1923 by the harbour office.\n"
 QUAY = b"Quay\n\nThe Velmora quay is 412 metres long and was paved with basalt in 1902.\n"
@@ -44,9 +43,7 @@ def bomb_docx(mb: int = 40) -> bytes:
 
 
 def _index(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
-    root = tmp_path_factory.mktemp(name)
-    update_index([small_corpus(root / "corpus")], root / "index", echo=lambda line: None)
-    return root / "index"
+    return small_index(tmp_path_factory.mktemp(name))
 
 
 @pytest.fixture(scope="module")

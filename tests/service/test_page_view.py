@@ -12,12 +12,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from footnote.index.build import update_index
 from tests.service.conftest import live_server
-from tests.service.pdf_helpers import QUESTION, SENTENCE, TITLE, WIDTH, make_survey_pdf
+from tests.service.pdf_helpers import QUESTION, SENTENCE, TITLE, WIDTH, page_corpus
 from tests.service.test_chat_page import ARTIFACTS, ask, browser, page  # noqa: F401 - fixtures
-from tests.service.test_pages import MARKDOWN
-from tests.service.upload_helpers import small_corpus
 
 # The share of pixels inside the frame that are the highlight's yellow (paper, not ink), in the page's canvas.
 YELLOW_SHARE = """(img) => {
@@ -42,12 +39,7 @@ YELLOW_SHARE = """(img) => {
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("page-view")
-    folder = small_corpus(root / "corpus")
-    make_survey_pdf(folder / "survey.pdf")
-    (folder / "kestrel.md").write_text(MARKDOWN, encoding="utf-8")
-    update_index([folder], root / "index", echo=lambda line: None)
-    return root
+    return page_corpus(tmp_path_factory.mktemp("page-view"))
 
 
 @pytest.fixture(scope="module")

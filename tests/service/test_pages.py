@@ -23,11 +23,8 @@ from footnote.service.models import Footnote
 from footnote.service.render import PageOutOfRange, RenderBusy, Renderer, RenderTimeout
 from footnote.service.where import anchor_of, anchor_slug, locate
 from footnote.settings import Settings
-from tests.service.pdf_helpers import HEIGHT, QUESTION, SENTENCE, WIDTH, make_survey_pdf
+from tests.service.pdf_helpers import HEIGHT, MARKDOWN, QUESTION, SENTENCE, WIDTH, make_survey_pdf, page_corpus
 from tests.service.upload_helpers import small_corpus, wait_job
-
-MARKDOWN = "# Kestrel Field Guide\n\n## Nesting Habits\n\nThe kestrel nests in old crow nests and on cliff ledges.\n"
-
 
 # -- unit: the slug, locating a span with a page map made by hand ----------------------------------------
 
@@ -122,12 +119,7 @@ def test_busy_and_slow_renders_are_refused(pdf_bytes: bytes, monkeypatch: pytest
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("pages")
-    folder = small_corpus(root / "corpus")
-    make_survey_pdf(folder / "survey.pdf")
-    (folder / "kestrel.md").write_text(MARKDOWN, encoding="utf-8")
-    update_index([folder], root / "index", echo=lambda line: None)
-    return root
+    return page_corpus(tmp_path_factory.mktemp("pages"))
 
 
 @pytest.fixture(scope="module")

@@ -132,8 +132,6 @@ INGEST_SIZES = (16_000, 256_000)  # 256 KB: a quadratic pattern takes minutes th
 
 # Patterns only ever used with ``match`` at the start of a short string: only ``match`` is timed.
 MATCH_ONLY = {"footnote.ingest.markdown_loader._COMMENT"}
-# Patterns known to backtrack, each with why it is kept: none today.
-KNOWN_SLOW: dict[str, str] = {}
 
 
 def _ingest_patterns() -> list[tuple[str, re.Pattern[str]]]:
@@ -160,9 +158,8 @@ def test_the_ingest_patterns_are_found() -> None:
         assert f"footnote.ingest.{expected}" in names
 
 
-@pytest.mark.parametrize(("name", "pattern"), [
-    pytest.param(name, pattern, id=name, marks=[pytest.mark.xfail(reason=KNOWN_SLOW[name])] if name in KNOWN_SLOW
-                 else []) for name, pattern in _ingest_patterns()])
+@pytest.mark.parametrize(("name", "pattern"), [pytest.param(name, pattern, id=name)
+                                              for name, pattern in _ingest_patterns()])
 def test_ingest_pattern_is_linear_on_adversarial_input(name: str, pattern: re.Pattern[str]) -> None:
     for text in INGEST_INPUTS:
         start = time.thread_time()

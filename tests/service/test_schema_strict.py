@@ -10,18 +10,16 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from footnote.index.build import update_index
 from footnote.service.app import create_app
 from footnote.service.models import NOT_BLANK, not_blank
 from footnote.settings import Settings
-from tests.service.upload_helpers import small_corpus
+from tests.service.upload_helpers import small_index
 
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    root = tmp_path_factory.mktemp("strict")
-    update_index([small_corpus(root / "corpus")], root / "index", echo=lambda line: None)
-    with TestClient(create_app(index_dir=root / "index", settings=Settings(index_dir=root / "index"))) as c:
+    index_dir = small_index(tmp_path_factory.mktemp("strict"))
+    with TestClient(create_app(index_dir=index_dir, settings=Settings(index_dir=index_dir))) as c:
         yield c
 
 

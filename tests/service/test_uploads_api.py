@@ -10,21 +10,18 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from footnote.index.build import update_index
 from footnote.ingest import parse
 from footnote.service.app import create_app
 from footnote.settings import Settings
 from tests.service.conftest import live_server
-from tests.service.upload_helpers import LIGHTHOUSE, filler, small_corpus, wait_job
+from tests.service.upload_helpers import LIGHTHOUSE, filler, small_index, wait_job
 
 QUESTION = "Who built the Zephyrine lighthouse?"
 
 
 @pytest.fixture(scope="module")
 def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("uploads")
-    update_index([small_corpus(root / "corpus")], root / "index", echo=lambda line: None)
-    return root / "index"
+    return small_index(tmp_path_factory.mktemp("uploads"))
 
 
 @pytest.fixture(scope="module")

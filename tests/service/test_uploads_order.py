@@ -19,16 +19,14 @@ from footnote.service.app import create_app
 from footnote.service.names import NameBook, safe_name
 from footnote.settings import Settings
 from tests.service.conftest import live_server
-from tests.service.upload_helpers import LIGHTHOUSE, filler, small_corpus, wait_job
+from tests.service.upload_helpers import LIGHTHOUSE, filler, small_corpus, small_index, wait_job
 
 QUAY = b"Quay\n\nThe Velmora quay is 412 metres long and was paved with basalt in 1902.\n"
 
 
 @pytest.fixture(scope="module")
 def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("order")
-    update_index([small_corpus(root / "corpus")], root / "index", echo=lambda line: None)
-    return root / "index"
+    return small_index(tmp_path_factory.mktemp("order"))
 
 
 @pytest.fixture(scope="module")

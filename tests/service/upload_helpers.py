@@ -24,6 +24,14 @@ def small_corpus(folder: Path) -> Path:
     return folder
 
 
+def small_index(root: Path) -> Path:
+    """``root/index``: an index of ``small_corpus(root / "corpus")``."""
+    from footnote.index.build import update_index
+
+    update_index([small_corpus(root / "corpus")], root / "index", echo=lambda line: None)
+    return root / "index"
+
+
 def filler(sentences: int, seed: int) -> bytes:
     """A plain-text document of distinct made-up sentences (each one embeds as new text)."""
     rng = random.Random(seed)
