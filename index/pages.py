@@ -47,7 +47,6 @@ class PageMap:
     def __init__(self, data: dict[str, Any]) -> None:
         words = data.get("words") or []
         self.page_count = int(data.get("pages", 0))
-        self.sizes: list[tuple[float, float]] = [(float(w), float(h)) for w, h in data.get("sizes") or []]
         self._starts = [int(w[0]) for w in words]
         self._ends = [int(w[1]) for w in words]
         self._words = words
