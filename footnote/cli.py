@@ -362,11 +362,11 @@ def eval_(
               help="Fit only the logistic regressions over the features, on the shipped set (the earlier reader).")
 @click.option("--fraction", type=click.FloatRange(0.01, 1.0), default=1.0, show_default=True,
               help="Train the cross-encoder on this share of the train documents (a learning curve).")
-@click.option("--epochs", type=click.FloatRange(0.01, 20.0), default=1.0, show_default=True,
+@click.option("--epochs", type=click.FloatRange(0.01, 20.0), default=2.0, show_default=True,
               help="Passes over the cross-encoder's training pairs.")
 @click.option("--limit", type=click.IntRange(1), default=None,
               help="Use only the first N questions of each part: a quick check that the whole run works.")
-@click.option("--cross-only", is_flag=True, help="Train only the cross-encoder (needs no index), then stop.")
+@click.option("--cross-only", is_flag=True, help="Train only the cross-encoder, then stop.")
 @click.option("--cross", "cross_file", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
               help="Reuse a cross-encoder trained earlier (its .json beside it) and fit the stack on it.")
 @_friendly_errors

@@ -212,25 +212,11 @@ class OnnxQueries:
     def compile(cls, model: Any) -> OnnxQueries | None:
         """Export ``model`` to ONNX (a scratch file) and load it; None (torch is used) if that fails or differs."""
         try:
-            import onnxruntime as ort
-            import torch
-
-            ort.disable_telemetry_events()  # offline for real (also ORT_DISABLE_TELEMETRY, set by footnote)
             features = _tokenize(model, cls.PROBES)
             inputs: tuple[str, ...] = tuple(
                 name for name in ("input_ids", "attention_mask", "token_type_ids") if name in features)
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = options.inter_op_num_threads = 1
-            options.log_severity_level = 3
-            with tempfile.TemporaryDirectory(prefix="footnote-onnx-") as folder:
-                graph = str(Path(folder) / "model.onnx")
-                with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
-                    warnings.simplefilter("ignore")  # tracer warnings on Python control flow: checked below
-                    torch.onnx.export(
-                        _forward_module(model, inputs), tuple(features[name] for name in inputs), graph,
-                        dynamo=False, input_names=list(inputs), output_names=["embedding"], opset_version=17,
-                        dynamic_axes={name: {0: "texts", 1: "tokens"} for name in inputs})
-                session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+            session = onnx_session(_forward_module(model, inputs), tuple(features[name] for name in inputs),
+                                   inputs, "embedding")
             runtime = cls(model, session, inputs)
             with _torch_threads(1):
                 expected = model.encode(list(cls.PROBES), convert_to_numpy=True, normalize_embeddings=True,
@@ -245,6 +231,30 @@ class OnnxQueries:
             log.warning("queries run on torch: the ONNX export differs from torch by %.2g", worst)
             return None
         return runtime
+
+
+def onnx_session(module: Any, example: tuple[Any, ...], inputs: tuple[str, ...], output: str,
+                 threads: int = 1) -> Any:
+    """``module`` exported to ONNX (a scratch file; every input's first two axes dynamic, as texts and word
+    pieces) and loaded in ONNX Runtime on ``threads`` threads. The caller checks it against torch."""
+    import onnxruntime as ort
+    import torch
+
+    ort.disable_telemetry_events()  # offline for real (also ORT_DISABLE_TELEMETRY, set by footnote)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    # Export in inference mode; the export restores the module's own mode afterwards, and a new wrapper module
+    # starts in training mode, which would switch dropout on in the model it wraps.
+    module.eval()
+    with tempfile.TemporaryDirectory(prefix="footnote-onnx-") as folder:
+        graph = str(Path(folder) / "model.onnx")
+        with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+            warnings.simplefilter("ignore")  # tracer warnings on Python control flow: the caller checks
+            torch.onnx.export(module, example, graph, dynamo=False, input_names=list(inputs), output_names=[output],
+                              opset_version=17, dynamic_axes={name: {0: "texts", 1: "tokens"} for name in inputs})
+        return ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
 
 
 def _tokenize(model: Any, texts: Sequence[str]) -> dict[str, Any]:

@@ -6,13 +6,15 @@ becomes the reader (``reader.json`` and ``cross-encoder.safetensors``).
    index's own fusion, every quotable sentence a feature row).
 2. ``preselect``: a logistic regression over the features alone, fitted on the train split, ranks each
    question's sentences; the cross-encoder reads the top ``READ``.
-3. The cross-encoder is fine-tuned on the train split's questions, read from their own document cut into the
-   index's passages (``ingest.chunking``, the default passage settings): each question with the sentences that
-   overlap its evidence, and its hardest negatives in the same document, up to ``PAIRS_PER_QUESTION``: the
-   near miss its writer named first ("plausible"), then the sentences sharing most of its terms. Unanswerable
-   questions give negatives only; follow-ups are left to the stack (their standalone query needs the index).
-   The dev split, read the same way, stops it (the state best on dev is kept). This needs no index, so
-   ``--cross-only`` trains it alone and ``--cross FILE`` reuses it.
+3. The cross-encoder is fine-tuned on the train split's questions as the answer step reads them (step 1): the
+   ``READ`` sentences ``preselect`` ranks highest among the retrieved ones, which are the sentences the network
+   reads at run time, with every retrieved sentence that answers. Follow-ups take part through their standalone
+   query. Each answerable question also gives the sentences of its own document that overlap its evidence (so a
+   question whose answer was not retrieved still teaches reading) and the near miss its writer named
+   ("plausible"), read from the document cut into the index's passages (``ingest.chunking``, the default
+   passage settings). Unanswerable questions give negatives only. The dev split, read the same way, stops
+   training (the state best on dev is kept). ``--cross-only`` trains the network alone and ``--cross FILE``
+   reuses one trained earlier.
 4. The stack: the sentence and answer regressions of ``train.py``, over the features and the cross-encoder's
    logits, fitted on questions the network never trained on (the dev split of the reading corpus, and the
    shipped set's and off-topic tune sides), with the L2 penalties and the three thresholds chosen out of fold
@@ -47,7 +49,6 @@ READ = 6
 # sentence is quoted under "The documents may not answer this question". The feature reader's rule (answer when
 # that pays on average, 1 / (1 + top-1)) declines too much once the training mix holds 40% near misses.
 NOTHING_ANSWERS = 0.7
-PAIRS_PER_QUESTION = 3
 PRESELECT_L2 = 10.0
 
 
@@ -79,31 +80,31 @@ def _read_order(item: dict[str, Any], pre: Logistic) -> np.ndarray:
     return np.argsort(-pre(item["rows"]), kind="stable") if len(item["rows"]) else np.zeros(0, dtype=int)
 
 
-def document_pairs(questions: list[Any], per_question: int, split: set[str],
-                   docs: dict[str, dict[str, Any]], fraction: float = 1.0) -> list[Pair]:
+def document_pairs(questions: list[Any], split: set[str], docs: dict[str, dict[str, Any]],
+                   fraction: float = 1.0) -> list[Pair]:
+    """The pairs a question's own document gives (``_document_pairs``) for the questions of ``split``."""
     from footnote.eval import reading
 
     plausible = {row["id"]: row["plausible"] for row in reading.questions() if row.get("plausible")}
-    return _document_pairs(questions, per_question, split, docs, fraction, plausible)
+    return _document_pairs(questions, split, docs, fraction, plausible)
 
 
-def _document_pairs(questions: list[Any], per_question: int, split: set[str], docs: dict[str, dict[str, Any]],
+def _document_pairs(questions: list[Any], split: set[str], docs: dict[str, dict[str, Any]],
                     fraction: float, plausible: dict[str, str]) -> list[Pair]:
-    """Pairs for the questions (not follow-ups) of documents on ``split``: per question, the sentences that
-    overlap its evidence, then its near miss, then the sentences of its document sharing most of its terms, up
-    to ``per_question`` (at least one negative). Sentences are the index's: the document parsed and cut into
-    passages with the default settings; each reads as the answer step shows it (``cross.pair_text``)."""
+    """For the questions (not follow-ups) of documents on ``split``: the sentences that overlap the evidence
+    (positives) and the near miss its writer named (a negative). Sentences are the index's: the document parsed
+    and cut into passages with the default settings; each reads as the answer step shows it
+    (``cross.pair_text``)."""
     from footnote.eval import metrics as m
     from footnote.eval import reading
     from footnote.ingest.chunking import chunk
     from footnote.ingest.documents import parse
-    from footnote.service.answering.question import question_analyzer
     from footnote.settings import Settings
 
     settings = Settings()
     wanted = [q for q in questions if not q.history and docs[q.doc]["split"] in split
               and (fraction >= 1.0 or _fraction_keeps(q.doc, fraction))]
-    sentences: dict[str, list[tuple[int, int, str, set[str]]]] = {}
+    sentences: dict[str, list[tuple[int, int, str]]] = {}
     texts: dict[str, str] = {}
     for doc_id in sorted({q.doc for q in wanted}):
         document = parse(reading.ROOT / docs[doc_id]["file"], root=reading.ROOT / "docs")
@@ -115,24 +116,41 @@ def _document_pairs(questions: list[Any], per_question: int, split: set[str], do
             for start, end in passage.sentences:
                 text = document.text[start:end]
                 if len(text.split()) >= 4:
-                    rows.append((start, end, pair_text(text, heading, previous),
-                                 set(question_analyzer.terms(text))))
+                    rows.append((start, end, pair_text(text, heading, previous)))
                 previous = text
         sentences[doc_id] = rows
     out: list[Pair] = []
-    for group, q in enumerate(wanted):
+    for q in wanted:
         rows = sentences[q.doc]
         spans = [s for e in q.evidence for s in m.locate(e, texts[q.doc])]
         near = list(m.locate(plausible[q.id], texts[q.doc])) if q.id in plausible else []
-        asked = set(question_analyzer.terms(q.question))
-        positive = [i for i, (s, e, _, _) in enumerate(rows) if any(s < pe and ps < e for ps, pe in spans)]
-        first = [i for i, (s, e, _, _) in enumerate(rows) if i not in positive
-                 and any(s < pe and ps < e for ps, pe in near)]
-        ranked = sorted((i for i in range(len(rows)) if i not in positive and i not in first),
-                        key=lambda i: (-len(asked & rows[i][3]) / (1 + len(rows[i][3])) ** 0.5, i))
-        negatives = (first + ranked)[: max(1, per_question - len(positive))]
-        out += [Pair(q.question, rows[i][2], i in positive, group) for i in positive + negatives]
+        for start, end, second in rows:
+            if any(start < pe and ps < end for ps, pe in spans):
+                out.append(Pair(q.question, second, True, q.id))
+            elif any(start < pe and ps < end for ps, pe in near):
+                out.append(Pair(q.question, second, False, q.id))
     return out
+
+
+def retrieved_pairs(items: list[dict[str, Any]], pre: Logistic, read: int = READ) -> list[Pair]:
+    """What the network reads at run time, per question: the ``read`` retrieved sentences ``pre`` ranks highest,
+    and every retrieved sentence that answers (so a positive ranked lower is learnt too), under the question's
+    standalone query."""
+    out: list[Pair] = []
+    for it in items:
+        if not len(it["rows"]):
+            continue
+        chosen = [int(i) for i in _read_order(it, pre)[:read]]
+        chosen += [int(i) for i in np.flatnonzero(it["labels"]) if int(i) not in chosen]
+        out += [Pair(it["query"], it["seconds"][i], bool(it["labels"][i]), it["id"]) for i in chosen]
+    return out
+
+
+def training_pairs(items: list[dict[str, Any]], pre: Logistic, extra: list[Pair]) -> list[Pair]:
+    """The retrieved pairs, then the document's pairs they do not already hold (same question, same text)."""
+    pairs = retrieved_pairs(items, pre)
+    seen = {(p.group, p.second) for p in pairs}
+    return pairs + [p for p in extra if (p.group, p.second) not in seen]
 
 
 def _with_cross(items: list[dict[str, Any]], pre: Logistic, cross: CrossEncoder,
@@ -232,7 +250,7 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def train(reading_index: Path | None, corpus_index: Path | None, corpus: Path, out_dir: Path = NEURAL_PARAMS.parent,
+def train(reading_index: Path, corpus_index: Path, corpus: Path, out_dir: Path = NEURAL_PARAMS.parent,
           fraction: float = 1.0, config: TrainConfig | None = None, limit: int | None = None,
           cross_file: Path | None = None, cross_only: bool = False,
           echo: Callable[[str], None] = lambda line: print(line, file=sys.stderr)) -> dict[str, Any]:
@@ -255,27 +273,7 @@ def train(reading_index: Path | None, corpus_index: Path | None, corpus: Path, o
     questions, docs = _reading_questions()
     out_dir.mkdir(parents=True, exist_ok=True)
     weights = out_dir / WEIGHTS.name
-    if cross_file is None:
-        pairs = document_pairs(questions, PAIRS_PER_QUESTION, {"train"}, docs, fraction)
-        dev_pairs = document_pairs(questions, PAIRS_PER_QUESTION, {"dev"}, docs)
-        if limit is not None:
-            pairs, dev_pairs = pairs[: limit * PAIRS_PER_QUESTION], dev_pairs[: limit * PAIRS_PER_QUESTION]
-        echo(f"cross-encoder: {len(pairs)} pairs ({sum(p.label for p in pairs)} positive) from the train split; "
-             f"dev {len(dev_pairs)} pairs")
-        trained = train_cross(pairs, dev_pairs, weights, config or TrainConfig(), echo=echo)
-        (out_dir / "cross-encoder.json").write_text(json.dumps(trained, indent=1) + "\n", "utf-8")
-    else:
-        trained = json.loads(cross_file.with_suffix(".json").read_text("utf-8"))
-        if cross_file.resolve() != weights.resolve():
-            import shutil
-
-            shutil.copyfile(cross_file, weights)
-    lap("cross-encoder")
-    if cross_only:
-        return trained
-
     shipped_set = load_sets([DEFAULT_SET, lr.OFFTOPIC])
-    assert reading_index is not None and corpus_index is not None
     items, shipped = _collected(reading_index, corpus_index, questions, shipped_set,
                                 replace(Model.neutral(), fusion="index"))
     split_of = {q.id: docs[q.doc]["split"] for q in questions}
@@ -290,6 +288,26 @@ def train(reading_index: Path | None, corpus_index: Path | None, corpus: Path, o
             part[:limit] for part in (train_items, dev_items, test_items, shipped_tune))
     pre = _preselect(train_items + shipped_tune)
     lap("preselect")
+
+    if cross_file is None:
+        kept = [it for it in train_items if fraction >= 1.0 or _fraction_keeps(it["doc"], fraction)]
+        wanted = {it["id"] for it in kept}
+        extra = [p for p in document_pairs(questions, {"train"}, docs, fraction) if p.group in wanted]
+        pairs = training_pairs(kept, pre, extra)
+        dev_pairs = retrieved_pairs(dev_items, pre)
+        echo(f"cross-encoder: {len(pairs)} pairs ({sum(p.label for p in pairs)} positive) from {len(kept)} train "
+             f"questions; dev {len(dev_pairs)} pairs")
+        trained = train_cross(pairs, dev_pairs, weights, config or TrainConfig(), echo=echo)
+        (out_dir / "cross-encoder.json").write_text(json.dumps(trained, indent=1) + "\n", "utf-8")
+    else:
+        trained = json.loads(cross_file.with_suffix(".json").read_text("utf-8"))
+        if cross_file.resolve() != weights.resolve():
+            import shutil
+
+            shutil.copyfile(cross_file, weights)
+    lap("cross-encoder")
+    if cross_only:
+        return trained
 
     cross = CrossEncoder.load(weights, trained["sha256"])
     stack = _with_cross(dev_items + shipped_tune, pre, cross, echo)
@@ -324,7 +342,7 @@ def train(reading_index: Path | None, corpus_index: Path | None, corpus: Path, o
             "l2": l2, "l2_answer": l2_answer, "l2_grid": list(lr.L2_GRID), "preselect_l2": PRESELECT_L2,
             "quote_precision": lr.QUOTE_PRECISION, "confident": lr.CONFIDENT, "top_k": lr.TOP_K,
             "folds": lr.FOLDS, "answer_label": "answerable", "read": READ, "nothing_answers": NOTHING_ANSWERS,
-            "pairs_per_question": PAIRS_PER_QUESTION, "train_fraction": fraction,
+            "train_fraction": fraction,
             "stack_questions": len(stack),
             "cross_encoder": {k: v for k, v in trained.items() if k != "history"},
             "cross_encoder_dev_history": trained["history"],
@@ -351,8 +369,7 @@ def main(out_dir: Path = NEURAL_PARAMS.parent, work: Path = Path("bench-results/
          cross_only: bool = False) -> dict[str, Any]:
     from footnote.eval import reading
 
-    if not cross_only:
-        corpus_index = corpus_index or lr.build_index([corpus], work / "corpus-index")
-        reading_index = reading_index or lr.build_index([reading.ROOT / "docs"], work / "reading-index")
+    corpus_index = corpus_index or lr.build_index([corpus], work / "corpus-index")
+    reading_index = reading_index or lr.build_index([reading.ROOT / "docs"], work / "reading-index")
     return train(reading_index, corpus_index, corpus, out_dir, fraction, TrainConfig(epochs=epochs), limit,
                  cross_file, cross_only)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from footnote.errors import InputError
@@ -20,7 +21,7 @@ def test_the_shipped_weights_are_the_ones_the_reader_was_fitted_with() -> None:
     assert spec is not None and spec.file == WEIGHTS
     assert file_sha256(WEIGHTS) == spec.sha256
     # Small: the tuned layers and the head alone, in float16.
-    assert WEIGHTS.stat().st_size < 10_000_000
+    assert WEIGHTS.stat().st_size < 12_000_000
 
 
 def test_a_wrong_weights_file_is_refused_with_one_line_naming_it(tmp_path: Path) -> None:
@@ -74,3 +75,51 @@ def test_search_reranks_over_http(corpus_index: Path) -> None:
     assert sorted(p["passage_id"] for p in plain) == sorted(p["passage_id"] for p in reranked)
     assert "Rapidus is partnering with IBM" in reranked[0]["text"]
     assert [p["score"] for p in reranked] == sorted((p["score"] for p in reranked), reverse=True)
+
+
+def test_the_network_runs_on_onnx_and_gives_torchs_logits() -> None:
+    spec = load_model(NEURAL_PARAMS).cross
+    assert spec is not None
+    onnx = CrossEncoder.load(spec.file, spec.sha256)
+    torch = CrossEncoder.load(spec.file, spec.sha256, runtime="torch")
+    assert (onnx.runtime, torch.runtime) == ("onnx", "torch")
+    assert not onnx.net.bert.training  # the export leaves the network in inference mode (no dropout)
+    seconds = [pair_text("Rapidus is partnering with IBM to develop 2nm chips.", "Semiconductors", ""),
+               pair_text("Japan ranks fifth overall.", "Summary", "The index covers 25 countries."), "x"]
+    question = "Who is Rapidus partnering with?"
+    expected = torch.scores(question, seconds)
+    np.testing.assert_allclose(onnx.scores(question, seconds), expected, atol=1e-3)
+    # One pair alone (no padding) scores as it does in the batch.
+    np.testing.assert_allclose(onnx.scores(question, seconds[:1]), expected[:1], atol=1e-3)
+
+
+def _item(qid: str, query: str, labels: list[bool], preselect_scores: list[float]) -> dict[str, object]:
+    return {"id": qid, "query": query, "labels": np.asarray(labels),
+            "rows": np.asarray(preselect_scores, dtype=np.float64).reshape(-1, 1),
+            "seconds": [f"{qid} sentence {i}" for i in range(len(labels))]}
+
+
+def test_training_pairs_are_what_the_network_reads_plus_every_answering_sentence() -> None:
+    """The network trains on the sentences it will read at run time (the preselect's top ``READ`` among the
+    retrieved ones) under the standalone query, every retrieved sentence that answers, and the document's
+    own pairs that the retrieval missed."""
+    from footnote.service.answering.cross import Pair
+    from footnote.service.answering.model import Logistic
+    from footnote.service.answering.train_neural import READ, training_pairs
+
+    pre = Logistic(np.zeros(1), np.ones(1), np.ones(1), 0.0)  # ranks by the row's one column
+    scores = [float(v) for v in range(READ + 2, 0, -1)]  # sentence 0 ranked first ... the last ranked last
+    labels = [False] * (READ + 2)
+    labels[-1] = True  # the answer is ranked below what the network reads
+    follow_up = _item("q1", "Who founded Rapidus?", labels, scores)
+    unanswerable = _item("q2", "What is the capital of Japan?", [False, False], [0.2, 0.9])
+    extra = [Pair("Who founded it?", "q1 sentence 0", False, "q1"),  # already a retrieved pair: dropped
+             Pair("Who founded it?", "the evidence, not retrieved", True, "q1")]
+    pairs = training_pairs([follow_up, unanswerable, _item("q3", "empty", [], [])], pre, extra)
+    assert [(p.question, p.second, p.label, p.group) for p in pairs] == [
+        *[("Who founded Rapidus?", f"q1 sentence {i}", False, "q1") for i in range(READ)],
+        ("Who founded Rapidus?", f"q1 sentence {READ + 1}", True, "q1"),
+        ("What is the capital of Japan?", "q2 sentence 1", False, "q2"),
+        ("What is the capital of Japan?", "q2 sentence 0", False, "q2"),
+        ("Who founded it?", "the evidence, not retrieved", True, "q1"),
+    ]
