@@ -22,7 +22,7 @@ import numpy as np
 from footnote.index.hits import Mode
 from footnote.index.hybrid import FusionParams
 from footnote.index.kept import Kept
-from footnote.service.answering.cross import CrossEncoder, pair_text
+from footnote.service.answering.cross import CrossEncoder, Runtime, pair_text
 from footnote.service.answering.features import (
     POINTS_BACK,
     Features,
@@ -71,13 +71,15 @@ class AnswerSettings:
     # Which fitted reader: "features" (the logistic regressions over the features) or "neural" (stacked with a
     # fine-tuned cross-encoder).
     reader: str = "features"
+    # Where the neural reader's cross-encoder runs: "onnx" (checked against torch, else torch) or "torch".
+    runtime: Runtime = "onnx"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AnswerSettings:
         """The knobs ``settings`` name; the rest keep their calibrated defaults."""
         return cls(abstain_below=settings.answer_abstain_below, confident_from=settings.answer_confident_from,
                    quote_bar=settings.answer_quote_bar, max_quotes=settings.answer_max_quotes,
-                   reader=settings.reader)
+                   reader=settings.reader, runtime=settings.query_runtime)
 
 
 @dataclass(frozen=True)
@@ -128,9 +130,9 @@ CROSS_KEPT = 8192
 
 
 @lru_cache(maxsize=2)
-def load_cross(spec: CrossSpec) -> CrossEncoder:
-    """The reader's cross-encoder (its file beside ``reader.json``), loaded once per process."""
-    return CrossEncoder.load(spec.file, spec.sha256)
+def load_cross(spec: CrossSpec, runtime: Runtime = "onnx") -> CrossEncoder:
+    """The reader's cross-encoder (its file beside ``reader.json``), loaded once per process and runtime."""
+    return CrossEncoder.load(spec.file, spec.sha256, runtime=runtime)
 
 
 class Answerer:
@@ -147,7 +149,7 @@ class Answerer:
         # the top hit, so it reads the same kind of hits.
         reader_fusion = None if self.model.fusion == "index" else FusionParams()
         self.retriever = index.retriever(Mode.HYBRID, fusion=fusion or index.pinned_fusion or reader_fusion)
-        self.cross = load_cross(self.model.cross) if self.model.cross is not None else None
+        self.cross = load_cross(self.model.cross, self.settings.runtime) if self.model.cross is not None else None
         self._cross_kept: Kept[tuple[str, str, int, int], float] = Kept(CROSS_KEPT)
         # BM25's IDF gives an unseen term the most weight: that is the scale's top.
         weights = Weights(index.idf, index.known, index.idf("\u0000unseen"))

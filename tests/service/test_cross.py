@@ -123,3 +123,14 @@ def test_training_pairs_are_what_the_network_reads_plus_every_answering_sentence
         ("What is the capital of Japan?", "q2 sentence 0", False, "q2"),
         ("Who founded it?", "the evidence, not retrieved", True, "q1"),
     ]
+
+
+def test_the_query_runtime_setting_reaches_the_cross_encoder(corpus_index: Path) -> None:
+    from footnote.index.load import load
+    from footnote.service.answering.answerer import Answerer
+    from footnote.settings import Settings
+
+    index = load(corpus_index)
+    on_torch = Answerer(index, AnswerSettings.from_settings(Settings(reader="neural", query_runtime="torch")))
+    assert on_torch.cross is not None and on_torch.cross.runtime == "torch"
+    assert Answerer(index, NEURAL).cross.runtime == "onnx"  # type: ignore[union-attr]
