@@ -44,6 +44,7 @@ from footnote.settings import Settings
 if TYPE_CHECKING:
     from footnote.index.load import Hit, Index
     from footnote.index.pages import PageMap
+    from footnote.ingest.models import Passage
 
 NOT_FOUND = "Not found in the documents."
 # How much more confident (in log-odds, so the margin means the same near 0.5 and near 1) the reader must be
@@ -123,6 +124,15 @@ def already_said(question: str, history: Sequence[tuple[str, str]], vocab: Index
         return Said(texts)
     own = frozenset(question_analyzer.terms(question))
     return Said(texts, own) if own else Said()
+
+def candidate_text(passage: Passage, text: str, start: int, end: int) -> str:
+    """What the cross-encoder reads of the sentence ``text[start:end]`` of ``passage``: the sentence, the
+    passage's heading, and the sentence before it in the passage."""
+    before = [sp for sp in passage.sentences if sp[1] <= start]
+    previous = text[before[-1][0] : before[-1][1]] if before else ""
+    heading = " › ".join(passage.section) if passage.section else passage.title
+    return pair_text(text[start:end], heading, previous)
+
 
 # Cross-encoder logits kept between questions, by (query, document, start, end): a repeated question reads no
 # sentence twice.
@@ -245,12 +255,8 @@ class Answerer:
 
     def candidate_text(self, sent: Sentence) -> str:
         """What the cross-encoder reads of a candidate: the sentence, its heading, the sentence before it."""
-        passage = self.index.passage(sent.passage_id)
-        text = self.index.documents[sent.doc_id].text
-        before = [sp for sp in passage.sentences if sp[1] <= sent.start]
-        previous = text[before[-1][0] : before[-1][1]] if before else ""
-        heading = " › ".join(passage.section) if passage.section else passage.title
-        return pair_text(text[sent.start : sent.end], heading, previous)
+        return candidate_text(self.index.passage(sent.passage_id), self.index.documents[sent.doc_id].text,
+                              sent.start, sent.end)
 
     def rerank(self, query: str, hits: list[Hit]) -> list[Hit]:
         """``hits`` reordered by how likely their best sentence is to answer ``query`` (the reader's sentence

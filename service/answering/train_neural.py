@@ -11,10 +11,9 @@ becomes the reader (``reader.json`` and ``cross-encoder.safetensors``).
    reads at run time, with every retrieved sentence that answers. Follow-ups take part through their standalone
    query. Each answerable question also gives the sentences of its own document that overlap its evidence (so a
    question whose answer was not retrieved still teaches reading) and the near miss its writer named
-   ("plausible"), read from the document cut into the index's passages (``ingest.chunking``, the default
-   passage settings). Unanswerable questions give negatives only. The dev split, read the same way, stops
-   training (the state best on dev is kept). ``--cross-only`` trains the network alone and ``--cross FILE``
-   reuses one trained earlier.
+   ("plausible"), among the sentences of the document's passages in the index. Unanswerable questions give
+   negatives only. The dev split, read the same way, stops training (the state best on dev is kept).
+   ``--cross-only`` trains the network alone and ``--cross FILE`` reuses one trained earlier.
 4. The stack: the sentence and answer regressions of ``train.py``, over the features and the cross-encoder's
    logits, fitted on questions the network never trained on (the dev split of the reading corpus, and the
    shipped set's and off-topic tune sides), with the L2 penalties and the three thresholds chosen out of fold
@@ -39,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from footnote.service.answering import train as lr
-from footnote.service.answering.cross import WEIGHTS, CrossEncoder, Pair, TrainConfig, pair_text, train_cross
+from footnote.service.answering.cross import WEIGHTS, CrossEncoder, Pair, TrainConfig, train_cross
 from footnote.service.answering.features import ANSWER_FEATURES, FEATURES
 from footnote.service.answering.model import CROSS_FEATURES, NEURAL_PARAMS, UNREAD_LOGIT, Logistic, logit
 
@@ -80,51 +79,29 @@ def _read_order(item: dict[str, Any], pre: Logistic) -> np.ndarray:
     return np.argsort(-pre(item["rows"]), kind="stable") if len(item["rows"]) else np.zeros(0, dtype=int)
 
 
-def document_pairs(questions: list[Any], split: set[str], docs: dict[str, dict[str, Any]],
-                   fraction: float = 1.0) -> list[Pair]:
-    """The pairs a question's own document gives (``_document_pairs``) for the questions of ``split``."""
-    from footnote.eval import reading
-
-    plausible = {row["id"]: row["plausible"] for row in reading.questions() if row.get("plausible")}
-    return _document_pairs(questions, split, docs, fraction, plausible)
-
-
-def _document_pairs(questions: list[Any], split: set[str], docs: dict[str, dict[str, Any]],
-                    fraction: float, plausible: dict[str, str]) -> list[Pair]:
-    """For the questions (not follow-ups) of documents on ``split``: the sentences that overlap the evidence
-    (positives) and the near miss its writer named (a negative). Sentences are the index's: the document parsed
-    and cut into passages with the default settings; each reads as the answer step shows it
-    (``cross.pair_text``)."""
+def document_pairs(questions: list[Any], wanted: set[str], index: Any) -> list[Pair]:
+    """For the questions in ``wanted`` that are not follow-ups: the sentences of their own document (as
+    ``index`` cut it into passages) that overlap the evidence (positives), and the near miss the writer named
+    (a negative); each reads as the answer step shows it (``answerer.candidate_text``)."""
     from footnote.eval import metrics as m
     from footnote.eval import reading
-    from footnote.ingest.chunking import chunk
-    from footnote.ingest.documents import parse
-    from footnote.settings import Settings
+    from footnote.service.answering.answerer import candidate_text
 
-    settings = Settings()
-    wanted = [q for q in questions if not q.history and docs[q.doc]["split"] in split
-              and (fraction >= 1.0 or _fraction_keeps(q.doc, fraction))]
-    sentences: dict[str, list[tuple[int, int, str]]] = {}
-    texts: dict[str, str] = {}
-    for doc_id in sorted({q.doc for q in wanted}):
-        document = parse(reading.ROOT / docs[doc_id]["file"], root=reading.ROOT / "docs")
-        texts[doc_id] = document.text
-        rows = []
-        for passage in chunk(document, settings.chunk_tokens, settings.chunk_overlap):
-            heading = " › ".join(passage.section) if passage.section else passage.title
-            previous = ""
-            for start, end in passage.sentences:
-                text = document.text[start:end]
-                if len(text.split()) >= 4:
-                    rows.append((start, end, pair_text(text, heading, previous)))
-                previous = text
-        sentences[doc_id] = rows
+    plausible = {row["id"]: row["plausible"] for row in reading.questions() if row.get("plausible")}
+    asked = [q for q in questions if q.id in wanted and not q.history]
+    docs = {q.doc for q in asked}
+    sentences: dict[str, list[tuple[int, int, str]]] = {doc_id: [] for doc_id in docs}
+    for passage in index.passages:
+        if passage.doc_id in docs:
+            text = index.documents[passage.doc_id].text
+            sentences[passage.doc_id] += [(start, end, candidate_text(passage, text, start, end))
+                                          for start, end in passage.sentences if len(text[start:end].split()) >= 4]
     out: list[Pair] = []
-    for q in wanted:
-        rows = sentences[q.doc]
-        spans = [s for e in q.evidence for s in m.locate(e, texts[q.doc])]
-        near = list(m.locate(plausible[q.id], texts[q.doc])) if q.id in plausible else []
-        for start, end, second in rows:
+    for q in asked:
+        text = index.documents[q.doc].text
+        spans = [s for e in q.evidence for s in m.locate(e, text)]
+        near = list(m.locate(plausible[q.id], text)) if q.id in plausible else []
+        for start, end, second in sentences[q.doc]:
             if any(start < pe and ps < end for ps, pe in spans):
                 out.append(Pair(q.question, second, True, q.id))
             elif any(start < pe and ps < end for ps, pe in near):
@@ -290,9 +267,10 @@ def train(reading_index: Path, corpus_index: Path, corpus: Path, out_dir: Path =
     lap("preselect")
 
     if cross_file is None:
+        from footnote.index.load import load
+
         kept = [it for it in train_items if fraction >= 1.0 or _fraction_keeps(it["doc"], fraction)]
-        wanted = {it["id"] for it in kept}
-        extra = [p for p in document_pairs(questions, {"train"}, docs, fraction) if p.group in wanted]
+        extra = document_pairs(questions, {it["id"] for it in kept}, load(reading_index))
         pairs = training_pairs(kept, pre, extra)
         dev_pairs = retrieved_pairs(dev_items, pre)
         echo(f"cross-encoder: {len(pairs)} pairs ({sum(p.label for p in pairs)} positive) from {len(kept)} train "
