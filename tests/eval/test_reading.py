@@ -20,7 +20,7 @@ def test_the_corpus_is_large_enough_and_split_by_document() -> None:
     docs = reading.documents()
     questions = reading.questions()
     assert len(docs) >= 400 and len(questions) >= 5000
-    assert {d["genre"] for d in docs} == {"encyclopedic", "specification", "handbook"}
+    assert {d["genre"] for d in docs} == {"encyclopedic", "specification", "handbook", "guide"}
     splits = {d["doc_id"]: d["split"] for d in docs}
     assert {splits[q["doc"]] for q in questions} == {"train", "dev", "test"}
     # A document's side is its id's hash: the seeded split, whatever order the documents come in.
@@ -80,3 +80,34 @@ def test_the_validator_names_each_problem(tiny: Path) -> None:
 def test_a_wrapped_line_still_counts_as_verbatim() -> None:
     assert reading.locate("one two\nthree four", "two three") == reading.Span(4, 13)
     assert reading.locate("one two three", "two four") is None
+
+
+def test_every_document_is_the_file_its_row_names() -> None:
+    import hashlib
+
+    for row in reading.documents():
+        data = (reading.ROOT / row["file"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == row["sha256"], row["file"]
+        assert row["licence"] and row["source"], row["doc_id"]
+
+
+def _metadata(site: Path, name: str, licence: str, body: str, kind: str = "text/markdown") -> None:
+    folder = site / f"{name}-1.0.dist-info"
+    folder.mkdir(parents=True)
+    (folder / "METADATA").write_text(
+        f"Metadata-Version: 2.4\nName: {name}\nVersion: 1.0\nLicense-Expression: {licence}\n"
+        f"Description-Content-Type: {kind}\n\n{body}", "utf-8")
+
+
+def test_guides_are_permissive_long_enough_and_not_a_forks_copy(tmp_path: Path) -> None:
+    guide = " ".join(f"The option number {i} sets the limit of part {i} of the tool." for i in range(400))
+    _metadata(tmp_path, "tool", "MIT", guide)
+    _metadata(tmp_path, "tool2", "MIT", guide[:-200])  # a fork's copy, a little shorter: the longer one is kept
+    _metadata(tmp_path, "lib", "BSD-3-Clause", guide.replace("option", "setting").replace("limit", "size"),
+              "text/x-rst")
+    _metadata(tmp_path, "strong", "GPL-3.0-or-later", guide.replace("option", "flag"))
+    _metadata(tmp_path, "short", "MIT", "A tool. It does one thing.")
+    guides = reading._package_guides(tmp_path)
+    assert [(name, licence) for name, _, _, licence in guides] == [
+        ("lib.rst", "BSD-3-Clause (the package's metadata)"), ("tool.md", "MIT (the package's metadata)")]
+    assert guides[1][2] == "PyPI package tool 1.0, the long description in its METADATA"
