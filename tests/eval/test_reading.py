@@ -20,7 +20,7 @@ def test_the_corpus_is_large_enough_and_split_by_document() -> None:
     docs = reading.documents()
     questions = reading.questions()
     assert len(docs) >= 400 and len(questions) >= 5000
-    assert {d["genre"] for d in docs} == {"encyclopedic", "specification", "handbook", "guide"}
+    assert {d["genre"] for d in docs} == {"encyclopedic", "specification", "handbook", "guide", "manual"}
     splits = {d["doc_id"]: d["split"] for d in docs}
     assert {splits[q["doc"]] for q in questions} == {"train", "dev", "test"}
     # A document's side is its id's hash: the seeded split, whatever order the documents come in.
@@ -111,3 +111,24 @@ def test_guides_are_permissive_long_enough_and_not_a_forks_copy(tmp_path: Path) 
     assert [(name, licence) for name, _, _, licence in guides] == [
         ("lib.rst", "BSD-3-Clause (the package's metadata)"), ("tool.md", "MIT (the package's metadata)")]
     assert guides[1][2] == "PyPI package tool 1.0, the long description in its METADATA"
+
+
+def test_a_manual_page_becomes_markdown_with_its_options_as_headings() -> None:
+    rendered = "\n".join([
+        "TOOL(1)                 General Commands                TOOL(1)",
+        "",
+        "NAME",
+        "       tool - count *things* in [files]",
+        "",
+        "OPTIONS",
+        "   Output",
+        "       -w, --words",
+        "              Count words.  The default is lines.",
+        "",
+        "       1. a numbered note",
+        "",
+        "GNU 1.0                          2024                       TOOL(1)",
+    ])
+    assert reading.man_markdown(rendered) == (
+        "## NAME\n\ntool - count \\*things\\* in \\[files\\]\n\n## OPTIONS\n\n### Output\n\n"
+        "#### \\-w, --words\n\nCount words.  The default is lines.\n\n1\\. a numbered note\n")
