@@ -128,8 +128,11 @@ class Settings(BaseSettings):
     answer_max_quotes: int = Field(default=3, ge=1, le=10, description="quotes (footnotes) per answer at most")
     # The reader: "features" (logistic regressions over the features; about 2 ms an answer) or "neural" (the same
     # stacked with a cross-encoder fine-tuned on eval/sets/reading, which reads six sentences per question on
-    # torch: docs/reader.md has both readers' figures and costs).
+    # ONNX Runtime: docs/reader.md has both readers' figures and costs).
     reader: Literal["features", "neural"] = "features"
+    # The neural reader's cross-encoder on ONNX Runtime: "int8" (matrix products quantized, about three times
+    # faster) or "float32" (as trained). None: what the reader's reader.json says.
+    cross_precision: Literal["float32", "int8"] | None = None
 
     # Hybrid retrieval (index.hybrid): "auto" uses the convex weights fitted to the corpus at ingest
     # (index.fit); "rrf" pins weighted reciprocal-rank fusion with the four knobs below; "0.3,0.7" pins

@@ -234,9 +234,13 @@ class OnnxQueries:
 
 
 def onnx_session(module: Any, example: tuple[Any, ...], inputs: tuple[str, ...], output: str,
-                 threads: int = 1) -> Any:
+                 threads: int = 1, int8: bool = False) -> Any:
     """``module`` exported to ONNX (a scratch file; every input's first two axes dynamic, as texts and word
-    pieces) and loaded in ONNX Runtime on ``threads`` threads. The caller checks it against torch."""
+    pieces) and loaded in ONNX Runtime on ``threads`` threads. The caller checks it against torch.
+
+    ``int8``: the matrix products' weights quantized to int8, one scale per output channel, and their inputs
+    quantized as they arrive (ONNX Runtime's dynamic quantization); embeddings, normalisation and softmax stay
+    float32. Deterministic: the same weights give the same graph."""
     import onnxruntime as ort
     import torch
 
@@ -254,7 +258,25 @@ def onnx_session(module: Any, example: tuple[Any, ...], inputs: tuple[str, ...],
             warnings.simplefilter("ignore")  # tracer warnings on Python control flow: the caller checks
             torch.onnx.export(module, example, graph, dynamo=False, input_names=list(inputs), output_names=[output],
                               opset_version=17, dynamic_axes={name: {0: "texts", 1: "tokens"} for name in inputs})
+        if int8:
+            graph = _quantized(graph)
         return ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+
+
+def _quantized(graph: str) -> str:
+    """``graph``'s MatMul weights in int8 (per channel), written beside it."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    out = str(Path(graph).with_name("model-int8.onnx"))
+    # The quantizer advises pre-processing on the root logger; shape inference adds nothing for MatMul alone.
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        quantize_dynamic(graph, out, weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"])
+    finally:
+        root.setLevel(level)
+    return out
 
 
 def _tokenize(model: Any, texts: Sequence[str]) -> dict[str, Any]:

@@ -22,7 +22,7 @@ import numpy as np
 from footnote.index.hits import Mode
 from footnote.index.hybrid import FusionParams
 from footnote.index.kept import Kept
-from footnote.service.answering.cross import CrossEncoder, Runtime, pair_text
+from footnote.service.answering.cross import CrossEncoder, Precision, Runtime, pair_text
 from footnote.service.answering.features import (
     POINTS_BACK,
     Features,
@@ -74,13 +74,15 @@ class AnswerSettings:
     reader: str = "features"
     # Where the neural reader's cross-encoder runs: "onnx" (checked against torch, else torch) or "torch".
     runtime: Runtime = "onnx"
+    # Its precision on ONNX Runtime: None keeps the one its reader.json names.
+    precision: Precision | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AnswerSettings:
         """The knobs ``settings`` name; the rest keep their calibrated defaults."""
         return cls(abstain_below=settings.answer_abstain_below, confident_from=settings.answer_confident_from,
                    quote_bar=settings.answer_quote_bar, max_quotes=settings.answer_max_quotes,
-                   reader=settings.reader, runtime=settings.query_runtime)
+                   reader=settings.reader, runtime=settings.query_runtime, precision=settings.cross_precision)
 
 
 @dataclass(frozen=True)
@@ -139,10 +141,11 @@ def candidate_text(passage: Passage, text: str, start: int, end: int) -> str:
 CROSS_KEPT = 8192
 
 
-@lru_cache(maxsize=2)
-def load_cross(spec: CrossSpec, runtime: Runtime = "onnx") -> CrossEncoder:
-    """The reader's cross-encoder (its file beside ``reader.json``), loaded once per process and runtime."""
-    return CrossEncoder.load(spec.file, spec.sha256, runtime=runtime)
+@lru_cache(maxsize=4)
+def load_cross(spec: CrossSpec, runtime: Runtime = "onnx", precision: Precision | None = None) -> CrossEncoder:
+    """The reader's cross-encoder (its file beside ``reader.json``), loaded once per process, runtime and
+    precision (None: the one ``spec`` names)."""
+    return CrossEncoder.load(spec.file, spec.sha256, runtime=runtime, precision=precision or spec.precision)
 
 
 class Answerer:
@@ -159,7 +162,8 @@ class Answerer:
         # the top hit, so it reads the same kind of hits.
         reader_fusion = None if self.model.fusion == "index" else FusionParams()
         self.retriever = index.retriever(Mode.HYBRID, fusion=fusion or index.pinned_fusion or reader_fusion)
-        self.cross = load_cross(self.model.cross, self.settings.runtime) if self.model.cross is not None else None
+        self.cross = (load_cross(self.model.cross, self.settings.runtime, self.settings.precision)
+                      if self.model.cross is not None else None)
         self._cross_kept: Kept[tuple[str, str, int, int], float] = Kept(CROSS_KEPT)
         # BM25's IDF gives an unseen term the most weight: that is the scale's top.
         weights = Weights(index.idf, index.known, index.idf("\u0000unseen"))

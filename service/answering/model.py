@@ -17,10 +17,11 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast, get_args
 
 import numpy as np
 
+from footnote.service.answering.cross import Precision
 from footnote.service.answering.features import ANSWER_COLUMNS, ANSWER_FEATURES, FEATURES
 
 PARAMS = Path(__file__).resolve().parent / "reader.json"
@@ -78,15 +79,21 @@ def question_row(best: np.ndarray, prob: float) -> np.ndarray:
 
 @dataclass(frozen=True)
 class CrossSpec:
-    """Which cross-encoder weights the reader was fitted with, and how many sentences it reads."""
+    """Which cross-encoder weights the reader was fitted with, how many sentences it reads, and the precision
+    it runs at on ONNX Runtime ("float32" or "int8"; the stack is fitted on float32 logits)."""
 
     file: Path  # beside the reader's reader.json
     sha256: str
     read: int
+    precision: Precision = "float32"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], folder: Path) -> CrossSpec:
-        return cls(file=folder / str(data["file"]), sha256=str(data["sha256"]), read=int(data["read"]))
+        precision = str(data.get("precision", "float32"))
+        if precision not in get_args(Precision):
+            raise ValueError(f"cross-encoder precision {precision!r} is not one of {get_args(Precision)}")
+        return cls(file=folder / str(data["file"]), sha256=str(data["sha256"]), read=int(data["read"]),
+                   precision=cast(Precision, precision))
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import pytest
 
 from footnote.errors import InputError
 from footnote.service.answering.answerer import AnswerSettings
-from footnote.service.answering.cross import CrossEncoder, file_sha256, pair_text
+from footnote.service.answering.cross import INT8_TOLERANCE, CrossEncoder, file_sha256, pair_text
 from footnote.service.answering.model import NEURAL_PARAMS, load_model
 
 WEIGHTS = NEURAL_PARAMS.parent / "cross-encoder.safetensors"
@@ -91,6 +91,41 @@ def test_the_network_runs_on_onnx_and_gives_torchs_logits() -> None:
     np.testing.assert_allclose(onnx.scores(question, seconds), expected, atol=1e-3)
     # One pair alone (no padding) scores as it does in the batch.
     np.testing.assert_allclose(onnx.scores(question, seconds[:1]), expected[:1], atol=1e-3)
+
+
+def test_the_int8_network_runs_on_onnx_near_torchs_logits() -> None:
+    """Quantized, the logits move (so it is really int8) but little, and the answering pair stays first."""
+    spec = load_model(NEURAL_PARAMS).cross
+    assert spec is not None
+    int8 = CrossEncoder.load(spec.file, spec.sha256, precision="int8")
+    torch = CrossEncoder.load(spec.file, spec.sha256, runtime="torch")
+    assert int8.runtime == "onnx" and int8.probe_difference is not None
+    assert 1e-3 < int8.probe_difference <= INT8_TOLERANCE
+    seconds = [pair_text("Rapidus is partnering with IBM to develop 2nm chips.", "Semiconductors", ""),
+               pair_text("Japan ranks fifth overall.", "Summary", "The index covers 25 countries."),
+               pair_text("The plant in Hokkaido opens in 2027.", "Semiconductors", "")]
+    question = "Who is Rapidus partnering with?"
+    expected, got = torch.scores(question, seconds), int8.scores(question, seconds)
+    assert float(np.abs(got - expected).max()) < 0.3
+    assert int(np.argmax(got)) == int(np.argmax(expected)) == 0
+
+
+def test_a_precision_the_reader_does_not_know_is_refused(tmp_path: Path) -> None:
+    from footnote.service.answering.model import CrossSpec
+
+    with pytest.raises(ValueError, match="cross-encoder precision 'int4' is not one of \\('float32', 'int8'\\)"):
+        CrossSpec.from_dict({"file": "x.safetensors", "sha256": "0" * 64, "read": 6, "precision": "int4"}, tmp_path)
+    absent = CrossSpec.from_dict({"file": "x.safetensors", "sha256": "0" * 64, "read": 6}, tmp_path)
+    assert absent.precision == "float32"
+
+
+def test_the_precision_setting_overrides_the_readers(monkeypatch: pytest.MonkeyPatch) -> None:
+    from footnote.settings import Settings
+
+    monkeypatch.setenv("FOOTNOTE_CROSS_PRECISION", "float32")
+    assert AnswerSettings.from_settings(Settings()).precision == "float32"
+    monkeypatch.delenv("FOOTNOTE_CROSS_PRECISION")
+    assert AnswerSettings.from_settings(Settings()).precision is None
 
 
 def _item(qid: str, query: str, labels: list[bool], preselect_scores: list[float]) -> dict[str, object]:
