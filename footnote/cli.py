@@ -191,9 +191,9 @@ def search(query: str, index_dir: Path | None, mode: str, k: int, as_json: bool,
                store=_store(settings))
     hits = idx.retriever(mode).search(query, k)
     if rerank:
-        from footnote.service.answering.answerer import Answerer
+        from footnote.service.answering.answerer import Answerer, AnswerSettings
 
-        hits = Answerer(idx).rerank(query, hits)
+        hits = Answerer(idx, AnswerSettings.from_settings(settings)).rerank(query, hits)
     if as_json:
         click.echo(json.dumps([hit.to_dict() for hit in hits], ensure_ascii=False, indent=2))
         return

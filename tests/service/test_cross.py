@@ -62,6 +62,29 @@ def test_rerank_puts_the_answering_passage_first(corpus_index: Path) -> None:
     assert 0.0 <= reranked[1].score <= reranked[0].score <= 1.0
 
 
+def test_search_command_reranks_with_the_reader_the_settings_name(corpus_index: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from footnote.cli import main
+    from footnote.index.load import load
+    from footnote.service.answering.answerer import Answerer
+
+    query = "Who is Rapidus partnering with?"
+    args = ["search", query, "--index", str(corpus_index), "-k", "5", "--rerank", "--json"]
+    index = load(corpus_index)
+    for reader in ("neural", "features"):
+        monkeypatch.setenv("FOOTNOTE_READER", reader)
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
+        expected = Answerer(index, AnswerSettings(reader=reader)).rerank(query, index.retriever().search(query, 5))
+        got = json.loads(result.output)
+        assert [h["id"] for h in got] == [h.passage.id for h in expected]
+        assert [h["score"] for h in got] == pytest.approx([h.score for h in expected], abs=1e-6)
+
+
 def test_search_reranks_over_http(corpus_index: Path) -> None:
     from fastapi.testclient import TestClient
 
