@@ -141,11 +141,15 @@ def candidate_text(passage: Passage, text: str, start: int, end: int) -> str:
 CROSS_KEPT = 8192
 
 
-@lru_cache(maxsize=4)
 def load_cross(spec: CrossSpec, runtime: Runtime = "onnx", precision: Precision | None = None) -> CrossEncoder:
     """The reader's cross-encoder (its file beside ``reader.json``), loaded once per process, runtime and
-    precision (None: the one ``spec`` names)."""
-    return CrossEncoder.load(spec.file, spec.sha256, runtime=runtime, precision=precision or spec.precision)
+    precision (None: the one ``spec`` names, so naming it or not shares one load)."""
+    return _load_cross(spec, runtime, precision or spec.precision)
+
+
+@lru_cache(maxsize=4)
+def _load_cross(spec: CrossSpec, runtime: Runtime, precision: Precision) -> CrossEncoder:
+    return CrossEncoder.load(spec.file, spec.sha256, runtime=runtime, precision=precision)
 
 
 class Answerer:
