@@ -268,15 +268,19 @@ def _quantized(graph: str) -> str:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     out = str(Path(graph).with_name("model-int8.onnx"))
-    # The quantizer advises pre-processing on the root logger; shape inference adds nothing for MatMul alone.
+    # The quantizer advises pre-processing on the root logger; shape inference adds nothing for MatMul alone. Only
+    # that advice is dropped (a logger's filter sees only what is logged to it), not other threads' warnings.
     root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)
+    root.addFilter(_no_preprocessing_advice)
     try:
         quantize_dynamic(graph, out, weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"])
     finally:
-        root.setLevel(level)
+        root.removeFilter(_no_preprocessing_advice)
     return out
+
+
+def _no_preprocessing_advice(record: logging.LogRecord) -> bool:
+    return not str(record.msg).startswith("Please consider to run pre-processing before quantization")
 
 
 def _tokenize(model: Any, texts: Sequence[str]) -> dict[str, Any]:
