@@ -159,12 +159,12 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:50]
 
 
-def _pick_evenly(paths: list[_T], count: int) -> list[_T]:
-    """``count`` paths spread evenly over a sorted list, so the choice covers the whole range of numbers."""
-    if len(paths) <= count:
-        return paths
-    step = len(paths) / count
-    return [paths[int(i * step)] for i in range(count)]
+def _pick_evenly(items: list[_T], count: int) -> list[_T]:
+    """``count`` items spread evenly over a sorted list, in its order, so the choice covers its whole range."""
+    if len(items) <= count:
+        return items
+    step = len(items) / count
+    return [items[int(i * step)] for i in range(count)]
 
 
 def _package_licence(meta: Any) -> str:
@@ -313,7 +313,7 @@ def _manuals(man: Path = Path("/usr/share/man")) -> list[tuple[str, str, str, st
             found.append((f"{_slug(page.name.removesuffix('.gz'))}.md", text,
                           f"Debian package {package} {version}, {page} rendered by man (MANWIDTH 2000, col -bx)",
                           f"{licence} (Debian copyright file of {package}, Files: *)"))
-    return sorted(_pick_evenly(sorted(_without_copies(found)), MANUAL_DOCS))
+    return _pick_evenly(sorted(_without_copies(found)), MANUAL_DOCS)
 
 
 def build(shared: Path, out: Path = ROOT, packages: Path | None = None,
