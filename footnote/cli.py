@@ -364,6 +364,8 @@ def eval_(
               help="Train the cross-encoder on this share of the train documents (a learning curve).")
 @click.option("--epochs", type=click.FloatRange(0.01, 20.0), default=2.0, show_default=True,
               help="Passes over the cross-encoder's training pairs.")
+@click.option("--layers", type=click.IntRange(1, 6), default=3, show_default=True,
+              help="How many of the network's top layers to fine-tune (the lower ones stay the base model's).")
 @click.option("--limit", type=click.IntRange(1), default=None,
               help="Use only the first N questions of each part: a quick check that the whole run works.")
 @click.option("--cross-only", is_flag=True, help="Train only the cross-encoder, then stop.")
@@ -371,7 +373,7 @@ def eval_(
               help="Reuse a cross-encoder trained earlier (its .json beside it) and fit the stack on it.")
 @_friendly_errors
 def train_reader(out: Path | None, work: Path, corpus_dir: Path | None, corpus_index: Path | None,
-                 reading_index: Path | None, features_only: bool, fraction: float, epochs: float,
+                 reading_index: Path | None, features_only: bool, fraction: float, epochs: float, layers: int,
                  limit: int | None, cross_only: bool, cross_file: Path | None) -> None:
     """Train the reader: a cross-encoder on the reading corpus's train split, and the calibrated stack on top
     of it (seed fixed; the data's sha256 and the time taken are recorded in reader.json)."""
@@ -389,7 +391,7 @@ def train_reader(out: Path | None, work: Path, corpus_dir: Path | None, corpus_i
 
     train_neural(out_dir=out or NEURAL_PARAMS.parent, work=work, corpus=corpus, corpus_index=corpus_index,
                  reading_index=reading_index, fraction=fraction, epochs=epochs, limit=limit, cross_file=cross_file,
-                 cross_only=cross_only)
+                 cross_only=cross_only, layers=layers)
 
 
 if __name__ == "__main__":

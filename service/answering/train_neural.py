@@ -344,10 +344,10 @@ def train(reading_index: Path, corpus_index: Path, corpus: Path, out_dir: Path =
 def main(out_dir: Path = NEURAL_PARAMS.parent, work: Path = Path("bench-results/reader"), corpus: Path = Path("corpus"),
          corpus_index: Path | None = None, reading_index: Path | None = None, fraction: float = 1.0,
          epochs: float = TrainConfig.epochs, limit: int | None = None, cross_file: Path | None = None,
-         cross_only: bool = False) -> dict[str, Any]:
+         cross_only: bool = False, layers: int = TrainConfig.layers) -> dict[str, Any]:
     from footnote.eval import reading
 
     corpus_index = corpus_index or lr.build_index([corpus], work / "corpus-index")
     reading_index = reading_index or lr.build_index([reading.ROOT / "docs"], work / "reading-index")
-    return train(reading_index, corpus_index, corpus, out_dir, fraction, TrainConfig(epochs=epochs), limit,
-                 cross_file, cross_only)
+    return train(reading_index, corpus_index, corpus, out_dir, fraction, TrainConfig(epochs=epochs, layers=layers),
+                 limit, cross_file, cross_only)

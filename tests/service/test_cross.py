@@ -41,6 +41,35 @@ def test_missing_weights_say_how_to_get_them(tmp_path: Path) -> None:
         CrossEncoder.load(tmp_path / "none.safetensors", "0" * 64)
 
 
+def test_the_weights_file_says_how_many_layers_it_tunes(tmp_path: Path) -> None:
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from footnote.index.embed import default_model_path
+    from footnote.service.answering.cross import _Net, save
+
+    net = _Net(default_model_path(), tuned=1)
+    with torch.no_grad():
+        net.head.bias.fill_(2.5)
+    one = tmp_path / "one-layer.safetensors"
+    sha = save(net, one)
+    stored = load_file(str(one))
+    assert sorted({k.split(".")[4] for k in stored if k.startswith("tuned.bert.")}) == ["5"]
+    loaded = CrossEncoder.load(one, sha, runtime="torch")
+    assert loaded.net.tuned == 1 and loaded.net.tuned_layers == ["encoder.layer.5."]
+    assert float(loaded.net.head.bias.detach()) == 2.5
+    # The shipped file holds three layers and loads as three.
+    shipped = CrossEncoder.load(WEIGHTS, file_sha256(WEIGHTS), runtime="torch")
+    assert shipped.net.tuned_layers == ["encoder.layer.3.", "encoder.layer.4.", "encoder.layer.5."]
+    # A count the file's tensors do not match is refused by name.
+    lying = tmp_path / "lying.safetensors"
+    save_file(stored, str(lying), metadata={"tuned_layers": "2"})
+    with pytest.raises(InputError, match=f"^{lying}: holds other layers than the cross-encoder tunes"):
+        CrossEncoder.load(lying, file_sha256(lying))
+    with pytest.raises(InputError, match="the base model has 6 layers: cannot tune the top 7"):
+        _Net(default_model_path(), tuned=7)
+
+
 def test_the_candidate_reads_sentence_first_then_heading_and_the_sentence_before() -> None:
     assert pair_text("It was founded in 1998.", "Mozilla › History", "Netscape released its code.\n") == (
         "It was founded in 1998. | Mozilla › History | Netscape released its code.")
