@@ -202,14 +202,14 @@ class CrossEncoder:
             raise InputError(f"{path}: sha256 {sha} is not the cross-encoder the reader was fitted with "
                              f"({expected_sha256}); restore the file or rerun footnote train-reader")
         from safetensors import safe_open
-        from safetensors.torch import load_file
 
+        # One read of the file: its metadata says how many layers it tunes, its tensors are those layers.
         with safe_open(str(path), framework="pt") as f:
             tuned = (f.metadata() or {}).get("tuned_layers", str(TUNED_LAYERS))
+            stored = {name: f.get_tensor(name) for name in f.keys()}  # noqa: SIM118 - safe_open has no iterator
         if not tuned.isdigit():
             raise InputError(f"{path}: its tuned_layers metadata {tuned!r} is not a number of layers")
         net = _Net(base or default_model_path(), int(tuned))
-        stored = load_file(str(path))
         params = net.tuned_parameters()
         if set(stored) != set(params):
             raise InputError(f"{path}: holds other layers than the cross-encoder tunes "
