@@ -58,9 +58,12 @@ MIN_FOLLOWUPS = 0.10
 MIN_ANSWERABLE = 0.50
 
 # Documents chosen per genre by ``build``.
-DBPEDIA_DOCS, DBPEDIA_SECTIONS = 150, 8
-PEP_DOCS, PEP_MAX_BYTES = 140, 16_000
-HANDBOOK_DOCS, HANDBOOK_MAX_BYTES = 130, 24_000
+# PEPs and handbook pages are chosen in rounds of (how many, largest file in bytes): each round picks evenly from
+# what the earlier rounds left, so adding a round keeps every document chosen before. The topic documents are
+# made in a fixed order, so a larger count keeps the first ones too.
+DBPEDIA_DOCS, DBPEDIA_SECTIONS = 271, 8
+PEP_ROUNDS = ((140, 16_000), (52, 16_000), (60, 24_000), (85, 24_000))
+HANDBOOK_ROUNDS = ((130, 24_000), (41, 24_000))
 GUIDE_MIN_CHARS, GUIDE_MAX_CHARS = 3_500, 40_000
 _GUIDE_TYPES = {"text/markdown": ".md", "text/x-rst": ".rst"}
 _GUIDE_PERMISSIVE = ("MIT", "BSD", "Apache", "Python Software Foundation", "PSF", "Public Domain", "MPL", "Mozilla")
@@ -165,6 +168,16 @@ def _pick_evenly(items: list[_T], count: int) -> list[_T]:
         return items
     step = len(items) / count
     return [items[int(i * step)] for i in range(count)]
+
+
+def _pick_rounds(paths: list[Path], rounds: tuple[tuple[int, int], ...]) -> list[Path]:
+    """Files picked in rounds of (count, largest size in bytes), each spread evenly over the files that the
+    earlier rounds left and that are small enough; in the list's order."""
+    picked: list[Path] = []
+    for count, most in rounds:
+        rest = [p for p in paths if p not in picked and p.stat().st_size <= most]
+        picked += _pick_evenly(rest, count)
+    return sorted(picked, key=paths.index)
 
 
 def _package_licence(meta: Any) -> str:
@@ -344,14 +357,13 @@ def build(shared: Path, out: Path = ROOT, packages: Path | None = None,
     for name, text in _dbpedia_documents(shared / "external" / "beir" / "dbpedia", exclude):
         add("encyclopedic", "dbpedia", f"{name}.md", text,
             "DBPedia-entity (BEIR) abstracts, agentset-ai/embedding-leaderboard commit 7a1376c")
-    peps = sorted(p for p in (shared / "corpora" / "peps").glob("pep-*.rst") if p.stat().st_size <= PEP_MAX_BYTES)
+    peps = sorted((shared / "corpora" / "peps").glob("pep-*.rst"))
     # PEPs are reStructuredText; they are kept as plain text until Footnote reads .rst.
-    for path in _pick_evenly(peps, PEP_DOCS):
+    for path in _pick_rounds(peps, PEP_ROUNDS):
         add("specification", "peps", path.with_suffix(".txt").name, path.read_text("utf-8"),
             f"github.com/python/peps commit ba4deeb7969588d937da609008d05bb83a47b1ab, peps/{path.name}")
-    handbook = sorted(p for p in (shared / "corpora" / "18f-handbook").glob("*.md")
-                      if p.stat().st_size <= HANDBOOK_MAX_BYTES)
-    for path in _pick_evenly(handbook, HANDBOOK_DOCS):
+    handbook = sorted((shared / "corpora" / "18f-handbook").glob("*.md"))
+    for path in _pick_rounds(handbook, HANDBOOK_ROUNDS):
         add("handbook", "18f", path.name, path.read_text("utf-8"),
             "github.com/18F/handbook commit 1e4955634d0369f17e5bbc0ebbf8f62e2a3dfe4b, pages/"
             + path.stem.replace("--", "/") + ".md")

@@ -91,6 +91,21 @@ def test_every_document_is_the_file_its_row_names() -> None:
         assert row["licence"] and row["source"], row["doc_id"]
 
 
+def test_a_new_round_of_documents_keeps_every_one_chosen_before(tmp_path: Path) -> None:
+    paths = []
+    for i in range(100):  # files 0 to 89 of 10 bytes, 90 to 99 of 50
+        paths.append(tmp_path / f"{i:03}.txt")
+        paths[-1].write_text("x" * (10 if i < 90 else 50))
+    first = reading._pick_rounds(paths, ((9, 10),))
+    assert [p.stem for p in first] == ["000", "010", "020", "030", "040", "050", "060", "070", "080"]
+    both = reading._pick_rounds(paths, ((9, 10), (5, 50)))
+    assert set(first) < set(both) and both == sorted(both)
+    assert sorted(p.stem for p in set(both) - set(first)) == ["001", "021", "041", "061", "081"]
+    # A round takes only files up to its size, and never one twice.
+    assert reading._pick_rounds(paths, ((200, 10),)) == paths[:90]
+    assert reading._pick_rounds(paths, ((90, 10), (20, 50))) == paths
+
+
 def _metadata(site: Path, name: str, licence: str, body: str, kind: str = "text/markdown") -> None:
     folder = site / f"{name}-1.0.dist-info"
     folder.mkdir(parents=True)
