@@ -176,11 +176,11 @@ def _pick_evenly(items: list[_T], count: int) -> list[_T]:
 def _pick_rounds(paths: list[Path], rounds: tuple[tuple[int, int], ...]) -> list[Path]:
     """Files picked in rounds of (count, largest size in bytes), each spread evenly over the files that the
     earlier rounds left and that are small enough; in the list's order."""
-    picked: list[Path] = []
+    size = {p: p.stat().st_size for p in paths}
+    picked: set[Path] = set()
     for count, most in rounds:
-        rest = [p for p in paths if p not in picked and p.stat().st_size <= most]
-        picked += _pick_evenly(rest, count)
-    return sorted(picked, key=paths.index)
+        picked.update(_pick_evenly([p for p in paths if p not in picked and size[p] <= most], count))
+    return [p for p in paths if p in picked]
 
 
 def _package_licence(meta: Any) -> str:
