@@ -62,8 +62,8 @@ MIN_ANSWERABLE = 0.50
 # what the earlier rounds left, so adding a round keeps every document chosen before. The topic documents are
 # made in a fixed order, so a larger count keeps the first ones too.
 DBPEDIA_DOCS, DBPEDIA_SECTIONS = 406, 8
-PEP_ROUNDS = ((140, 16_000), (52, 16_000), (60, 24_000), (85, 24_000), (71, 32_000))
-HANDBOOK_ROUNDS = ((130, 24_000), (41, 24_000))
+PEP_ROUNDS = ((140, 16_000), (52, 16_000), (60, 24_000), (85, 24_000), (71, 32_000), (83, 64_000))
+HANDBOOK_ROUNDS = ((130, 24_000), (41, 24_000), (4, 48_000))
 GUIDE_MIN_CHARS, GUIDE_MAX_CHARS = 3_500, 40_000
 _GUIDE_TYPES = {"text/markdown": ".md", "text/x-rst": ".rst"}
 _GUIDE_PERMISSIVE = ("MIT", "BSD", "Apache", "Python Software Foundation", "PSF", "Public Domain", "MPL", "Mozilla")
