@@ -73,7 +73,7 @@ MANUAL_DOCS, MANUAL_MIN_CHARS, MANUAL_MAX_CHARS = 64, 4_000, 24_000
 _MAN_SECTIONS = ("1", "5", "8")  # commands, file formats, administration
 # Books: the HTML pages of the manuals the Rust toolchain installs (``rustup``'s rust-docs), as a browser saves
 # them: tutorial, reference and tool books, of BOOK_MIN_CHARS to BOOK_MAX_CHARS of clean text, English only.
-BOOK_DOCS, BOOK_MIN_CHARS, BOOK_MAX_CHARS = 160, 4_000, 30_000
+BOOK_ROUNDS, BOOK_MIN_CHARS, BOOK_MAX_CHARS = (160, 108), 4_000, 30_000  # pages per round, as for the PEPs
 _BOOKS = ("book", "reference", "nomicon", "edition-guide", "cargo", "rustc", "rust-by-example")
 _BOOK_SKIP = {"print.html", "404.html", "toc.html", "SUMMARY.html"}
 # Least cosine similarity for an abstract to join a topic document, in rounds: the groups the first floor allows,
@@ -351,9 +351,10 @@ def rust_docs() -> Path | None:
 
 
 def _books(html: Path) -> list[tuple[str, str, str]]:
-    """(file name, HTML, source) for ``BOOK_DOCS`` pages of the Rust toolchain's books, spread evenly over the
-    pages in English whose clean text (as Footnote ingests it) has ``BOOK_MIN_CHARS`` to ``BOOK_MAX_CHARS``
-    characters. Translations (a language folder such as ``es/``) and the redirect stubs of old editions stay out."""
+    """(file name, HTML, source) for pages of the Rust toolchain's books: those in English whose clean text (as
+    Footnote ingests it) has ``BOOK_MIN_CHARS`` to ``BOOK_MAX_CHARS`` characters, chosen in rounds of
+    ``BOOK_ROUNDS``, each spread evenly over what the earlier ones left. Translations (a language folder such as
+    ``es/``) and the redirect stubs of old editions stay out."""
     import shutil
     import subprocess
 
@@ -373,7 +374,10 @@ def _books(html: Path) -> list[tuple[str, str, str]]:
                 relative = page.relative_to(html).as_posix()
                 found.append((relative.removesuffix(".html").replace("/", "--") + ".html",
                               page.read_text("utf-8"), f"{version} documentation (rust-docs), html/{relative}"))
-    return _pick_evenly(found, BOOK_DOCS)
+    picked: set[tuple[str, str, str]] = set()
+    for count in BOOK_ROUNDS:
+        picked.update(_pick_evenly([f for f in found if f not in picked], count))
+    return [f for f in found if f in picked]
 
 
 def build(shared: Path, out: Path = ROOT, packages: Path | None = None,
