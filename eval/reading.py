@@ -38,6 +38,7 @@ import re
 import sys
 import sysconfig
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -179,14 +180,23 @@ def _pick_evenly(items: list[_T], count: int) -> list[_T]:
     return [items[int(i * step)] for i in range(count)]
 
 
+def _pick_in_rounds(items: list[_T], rounds: list[tuple[int, Callable[[_T], bool]]]) -> list[_T]:
+    """Items picked in rounds of (count, which items the round may take), each spread evenly over the items the
+    earlier rounds left, so a new round never moves an item picked before; in the list's order."""
+    picked: set[_T] = set()
+    for count, allowed in rounds:
+        picked.update(_pick_evenly([i for i in items if i not in picked and allowed(i)], count))
+    return [i for i in items if i in picked]
+
+
 def _pick_rounds(paths: list[Path], rounds: tuple[tuple[int, int], ...]) -> list[Path]:
-    """Files picked in rounds of (count, largest size in bytes), each spread evenly over the files that the
-    earlier rounds left and that are small enough; in the list's order."""
+    """Files picked in rounds of (count, largest size in bytes) (``_pick_in_rounds``)."""
     size = {p: p.stat().st_size for p in paths}
-    picked: set[Path] = set()
-    for count, most in rounds:
-        picked.update(_pick_evenly([p for p in paths if p not in picked and size[p] <= most], count))
-    return [p for p in paths if p in picked]
+
+    def at_most(most: int) -> Callable[[Path], bool]:
+        return lambda p: size[p] <= most
+
+    return _pick_in_rounds(paths, [(count, at_most(most)) for count, most in rounds])
 
 
 def _package_licence(meta: Any) -> str:
@@ -371,13 +381,10 @@ def _books(html: Path) -> list[tuple[str, str, str]]:
                                                               or parts[0].endswith("-edition"))):
                 continue
             if BOOK_MIN_CHARS <= len(parse(page, root=html).text) <= BOOK_MAX_CHARS:
-                relative = page.relative_to(html).as_posix()
-                found.append((relative.removesuffix(".html").replace("/", "--") + ".html",
-                              page.read_text("utf-8"), f"{version} documentation (rust-docs), html/{relative}"))
-    picked: set[tuple[str, str, str]] = set()
-    for count in BOOK_ROUNDS:
-        picked.update(_pick_evenly([f for f in found if f not in picked], count))
-    return [f for f in found if f in picked]
+                found.append(page.relative_to(html).as_posix())
+    return [(relative.removesuffix(".html").replace("/", "--") + ".html", (html / relative).read_text("utf-8"),
+             f"{version} documentation (rust-docs), html/{relative}")
+            for relative in _pick_in_rounds(found, [(count, lambda _: True) for count in BOOK_ROUNDS])]
 
 
 def build(shared: Path, out: Path = ROOT, packages: Path | None = None,
