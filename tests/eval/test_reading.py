@@ -108,7 +108,8 @@ def test_a_new_round_of_documents_keeps_every_one_chosen_before(tmp_path: Path) 
 
 def test_books_are_english_pages_of_prose_and_not_the_old_editions_stubs(tmp_path: Path) -> None:
     prose = " ".join(f"Each borrow of value {i} ends before the owner moves." for i in range(120))
-    page = f"<html><head><title>Ownership</title></head><body><main><h1>Ownership</h1><p>{prose}</p></main></body></html>"
+    page = (f"<html><head><title>Ownership</title></head><body><main><h1>Ownership</h1><p>{prose}</p></main>"
+            "</body></html>")
     for relative in ("book/ch04-01.html", "book/es/ch04-01.html", "book/zh-CN/ch04-01.html",
                      "book/first-edition/ch04-01.html", "book/print.html", "cargo/guide/index.html",
                      "reference/short.html"):
