@@ -121,6 +121,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser()
     parser.add_argument("--work", type=Path, default=ROOT / "bench-results" / "reader")
     parser.add_argument("--sets", default=",".join(ALL))
+    parser.add_argument("--reports", type=Path, default=None,
+                        help="where each set's report goes (default: WORK/reports); one folder per reader lets "
+                             "benchmarks/compare_readers.py compare two readers question by question")
     args = parser.parse_args(argv)
     chosen = [s.strip() for s in args.sets.split(",") if s.strip()]
     work: Path = args.work
@@ -132,7 +135,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     reader = Settings().reader
     model = load_model(READERS[reader])
     out: dict[str, Any] = {"reader": reader}
-    reports = work / "reports"
+    reports: Path = args.reports or work / "reports"
     corpus_index = _index(ROOT / "corpus", work / "corpus-index")
     if "shipped" in chosen:
         out["shipped held out"] = _answers(_eval([SETS / "default.jsonl"], corpus_index, reports / "shipped"),

@@ -13,7 +13,7 @@ from footnote.eval import metrics as m
 from footnote.eval import split
 
 
-def _correct(record: dict[str, Any]) -> bool:
+def squad2_right(record: dict[str, Any]) -> bool:
     """SQuAD 2.0's view of one question: right answer quoted, or silence on an unanswerable one."""
     ans = record["answer"]
     return bool(ans["answer_found"]) if record["answerable"] else not ans["grounded"]
@@ -37,7 +37,7 @@ def answer_metrics(records: list[dict[str, Any]]) -> dict[str, Any]:
         "quote_precision": sum(f.get("relevant", False) for f in notes) / len(notes) if notes else None,
         "false_abstention": sum(not r["answer"]["grounded"] for r in answerable) / n,
         **m.abstention_scores([not r["answer"]["grounded"] for r in records], [r["answerable"] for r in records]),
-        "squad2_overall": sum(_correct(r) for r in records) / len(records) if records else None,
+        "squad2_overall": sum(squad2_right(r) for r in records) / len(records) if records else None,
         "confidence_auroc": m.auroc(confidence, [r["answerable"] for r in records]),
         "latency_p50_ms": m.percentile(latencies, 50),
         "latency_p95_ms": m.percentile(latencies, 95),

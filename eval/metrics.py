@@ -249,6 +249,16 @@ def squad_answer_found(answers: Iterable[str], texts: Iterable[str]) -> bool:
     return any(f" {g} " in haystack for g in (squad_normalize(a) for a in answers) if g)
 
 
+def sign_test(wins: int, losses: int) -> float:
+    """Two-sided exact sign test of two systems on the same questions: the chance of a split of the questions
+    only one gets right at least this uneven if each were as likely to be that one (ties carry no information)."""
+    n = wins + losses
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(min(wins, losses) + 1)) / 2**n
+    return min(1.0, 2 * tail)
+
+
 def auroc(scores: Sequence[float], positive: Sequence[bool]) -> float | None:
     """Area under the ROC curve: the chance a random positive scores above a random negative (ties half).
 

@@ -153,3 +153,13 @@ def test_percentile_matches_numpy() -> None:
     for p in (0, 50, 95, 100):
         assert m.percentile(values, p) == pytest.approx(float(np.percentile(values, p)))
     assert m.percentile([], 50) == 0.0
+
+
+def test_the_sign_test_is_exact_and_two_sided() -> None:
+    from footnote.eval.metrics import sign_test
+
+    assert sign_test(0, 0) == 1.0
+    assert sign_test(3, 3) == 1.0
+    assert sign_test(5, 0) == 2 / 32  # 5 of 5 one way: 1/32 each side
+    assert sign_test(28, 44) == sign_test(44, 28)
+    assert round(sign_test(28, 44), 3) == 0.076
