@@ -531,6 +531,8 @@ def check(root: Path = ROOT, files: list[Path] | None = None) -> list[str]:
                 problems.append(f"{where}: kind {kind!r} is not one of {ANSWERABLE_KINDS + ('followup',)}")
             if not row.get("evidence") or not row.get("answers"):
                 problems.append(f"{where}: an answerable question needs answers and evidence")
+            if row.get("wording", "direct") != "direct":
+                problems.append(f"{where}: wording {row.get('wording')!r} is not 'direct'")
             for ev in row.get("evidence") or []:
                 if locate(text, ev) is None:
                     problems.append(f"{where}: evidence not verbatim in {doc_id}: {ev[:80]!r}")

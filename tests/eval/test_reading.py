@@ -66,14 +66,16 @@ def test_the_validator_names_each_problem(tiny: Path) -> None:
          "trap": "guess", "plausible": sentence, "answers": [], "evidence": []},
         {"id": "e", "doc": "nowhere", "question": "Where?", "answerable": True, "kind": "factual",
          "answers": ["x"], "evidence": ["x"]},
+        {**good, "id": "f", "question": "What is it, in its words?", "wording": "verbatim"},
     ])
     problems = reading.check(tiny)
     assert f"t.jsonl:2 b: evidence not verbatim in {doc}: " in problems[0]
     assert problems[1] == "t.jsonl:3 c: the same question as a"
     assert problems[2].startswith("t.jsonl:4 d: trap 'guess' is not one of")
     assert problems[3] == "t.jsonl:5 e: unknown document 'nowhere'"
-    # The shares: 1 unanswerable of 5 questions, no follow-up.
-    assert "unanswerable share 0.200 < 0.35" in problems
+    assert problems[4] == "t.jsonl:6 f: wording 'verbatim' is not 'direct'"
+    # The shares: 1 unanswerable of 6 questions, no follow-up.
+    assert "unanswerable share 0.167 < 0.35" in problems
     assert "follow-up share 0.000 < 0.1" in problems
 
 
