@@ -12,7 +12,8 @@ becomes the reader (``reader.json`` and ``cross-encoder.safetensors``).
    query. Each answerable question also gives the sentences of its own document that overlap its evidence (so a
    question whose answer was not retrieved still teaches reading) and the near miss its writer named
    ("plausible"), among the sentences of the document's passages in the index. Unanswerable questions give
-   negatives only. The dev split, read the same way, stops training (the state best on dev is kept).
+   negatives only. A retrieved sentence with the words of the evidence counts as answering wherever it lies,
+   and one that holds the answer but not the evidence is left out (``settle_labels``). The dev split, read the same way, stops training (the state best on dev is kept).
    ``--cross-only`` trains the network alone and ``--cross FILE`` reuses one trained earlier.
 4. The stack: the sentence and answer regressions of ``train.py``, over the features and the cross-encoder's
    logits, fitted on questions the network never trained on (the dev split of the reading corpus, and the
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -49,6 +51,12 @@ READ = 6
 # that pays on average, 1 / (1 + top-1)) declines too much once the training mix holds 40% near misses.
 NOTHING_ANSWERS = 0.7
 PRESELECT_L2 = 10.0
+# settle_labels: a sentence of at least SAME_WORDS words inside an evidence snippet answers wherever it is; an
+# answer string of at least ANSWER_CHARS characters makes a sentence that holds it unsure.
+SAME_WORDS = 4
+ANSWER_CHARS = 4
+_NOT_AN_ANSWER = frozenset({"yes", "no", "none"})
+_WORD = re.compile(r"\w+")
 
 
 def _reading_questions() -> tuple[list[Any], dict[str, dict[str, Any]]]:
@@ -109,17 +117,53 @@ def document_pairs(questions: list[Any], wanted: set[str], index: Any) -> list[P
     return out
 
 
+def _words(text: str) -> str:
+    return " ".join(_WORD.findall(text.casefold()))
+
+
+def settle_labels(items: list[dict[str, Any]], questions: list[Any]) -> list[dict[str, Any]]:
+    """The items with labels the network can learn from. A retrieved sentence is labelled by where it lies (it
+    overlaps the evidence's offsets), so the same words elsewhere (a document that repeats its own sentence, two
+    documents that share a paragraph) would teach the network that the answer does not answer. Such a sentence
+    (the words of an evidence snippet, at least ``SAME_WORDS`` of them) becomes a positive. A sentence that
+    holds one of the question's answers (of at least ``ANSWER_CHARS`` characters, other than yes, no or none)
+    but not its evidence may answer it in other words or may not: it is left out of training (``unsure``)
+    rather than taught either way, as dense retrievers leave out negatives that hold the answer."""
+    by_id = {q.id: q for q in questions}
+    out = []
+    for it in items:
+        q = by_id.get(it["id"])
+        if q is None or not q.answerable or not len(it["labels"]):
+            out.append(it)
+            continue
+        evidence = [_words(e) for e in q.evidence]
+        answers = [a for a in map(_words, q.answers) if len(a) >= ANSWER_CHARS and a not in _NOT_AN_ANSWER]
+        labels, unsure = it["labels"].copy(), np.zeros(len(it["labels"]), dtype=bool)
+        for i, text in enumerate(it["texts"]):
+            if labels[i]:
+                continue
+            words = _words(text)
+            if len(words.split()) >= SAME_WORDS and any(words in e for e in evidence):
+                labels[i] = True
+            elif any(f" {a} " in f" {words} " for a in answers):
+                unsure[i] = True
+        out.append({**it, "labels": labels, "unsure": unsure})
+    return out
+
+
 def retrieved_pairs(items: list[dict[str, Any]], pre: Logistic, read: int = READ) -> list[Pair]:
     """What the network reads at run time, per question: the ``read`` retrieved sentences ``pre`` ranks highest,
     and every retrieved sentence that answers (so a positive ranked lower is learnt too), under the question's
-    standalone query."""
+    standalone query; a sentence marked ``unsure`` (``settle_labels``) is left out."""
     out: list[Pair] = []
     for it in items:
         if not len(it["rows"]):
             continue
         chosen = [int(i) for i in _read_order(it, pre)[:read]]
         chosen += [int(i) for i in np.flatnonzero(it["labels"]) if int(i) not in chosen]
-        out += [Pair(it["query"], it["seconds"][i], bool(it["labels"][i]), it["id"]) for i in chosen]
+        unsure = it.get("unsure")
+        out += [Pair(it["query"], it["seconds"][i], bool(it["labels"][i]), it["id"]) for i in chosen
+                if unsure is None or not unsure[i]]
     return out
 
 
@@ -269,7 +313,13 @@ def train(reading_index: Path, corpus_index: Path, corpus: Path, out_dir: Path =
     if cross_file is None:
         from footnote.index.load import load
 
-        kept = [it for it in train_items if fraction >= 1.0 or _fraction_keeps(it["doc"], fraction)]
+        kept = [it for it in settle_labels(train_items, questions)
+                if fraction >= 1.0 or _fraction_keeps(it["doc"], fraction)]
+        added = sum(int(it["labels"].sum()) for it in kept) - sum(
+            int(it["labels"].sum()) for it in train_items if fraction >= 1.0 or _fraction_keeps(it["doc"], fraction))
+        echo(f"labels: {added} retrieved sentences with an evidence snippet's words become positives; "
+             f"{sum(int(it.get('unsure', np.zeros(0)).sum()) for it in kept)} that hold an answer but not the "
+             "evidence are left out")
         extra = document_pairs(questions, {it["id"] for it in kept}, load(reading_index))
         pairs = training_pairs(kept, pre, extra)
         dev_pairs = retrieved_pairs(dev_items, pre)

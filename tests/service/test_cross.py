@@ -228,3 +228,26 @@ def test_the_query_runtime_setting_reaches_the_cross_encoder(corpus_index: Path)
     on_torch = Answerer(index, AnswerSettings.from_settings(Settings(reader="neural", query_runtime="torch")))
     assert on_torch.cross is not None and on_torch.cross.runtime == "torch"
     assert Answerer(index, NEURAL).cross.runtime == "onnx"  # type: ignore[union-attr]
+
+
+def test_settled_labels_count_the_evidence_words_anywhere_and_leave_out_sentences_that_hold_the_answer() -> None:
+    """A retrieved sentence is labelled by its offsets; the same words in another document answer too, and a
+    sentence that holds the answer string without the evidence is neither taught as answering nor as not."""
+    from footnote.eval.dataset import Question
+    from footnote.service.answering.model import Logistic
+    from footnote.service.answering.train_neural import retrieved_pairs, settle_labels
+
+    q = Question(id="q1", question="How long does the vote last?", answers=("two weeks",),
+                 evidence=("The vote lasts for two weeks.",), doc="pep-8100", answerable=True)
+    texts = ["The vote lasts for two weeks.",  # the evidence's words in a sibling document
+             "Nominations close two weeks before the vote.",  # holds the answer, not the evidence
+             "The vote is held online.",
+             "Votes: two."]  # too short to be the evidence's words, and "two" alone is not the answer
+    item = {**_item("q1", "How long does the vote last?", [False] * 4, [4.0, 3.0, 2.0, 1.0]), "texts": texts}
+    settled = settle_labels([item], [q])[0]
+    assert settled["labels"].tolist() == [True, False, False, False]
+    assert settled["unsure"].tolist() == [False, True, False, False]
+    assert item["labels"].tolist() == [False] * 4  # the collected item is left as it was
+    pre = Logistic(np.zeros(1), np.ones(1), np.ones(1), 0.0)
+    assert [(p.second, p.label) for p in retrieved_pairs([settled], pre)] == [
+        ("q1 sentence 0", True), ("q1 sentence 2", False), ("q1 sentence 3", False)]
