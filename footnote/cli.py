@@ -362,7 +362,7 @@ def eval_(
               help="Fit only the logistic regressions over the features, on the shipped set (the earlier reader).")
 @click.option("--fraction", type=click.FloatRange(0.01, 1.0), default=1.0, show_default=True,
               help="Train the cross-encoder on this share of the train documents (a learning curve).")
-@click.option("--epochs", type=click.FloatRange(0.01, 20.0), default=1.25, show_default=True,
+@click.option("--epochs", type=click.FloatRange(0.01, 20.0), default=2.0, show_default=True,
               help="Passes over the cross-encoder's training pairs.")
 @click.option("--layers", type=click.IntRange(1, 6), default=6, show_default=True,
               help="How many of the network's top layers to fine-tune (any below stay the base model's).")
