@@ -13,7 +13,8 @@ becomes the reader (``reader.json`` and ``cross-encoder.safetensors``).
    question whose answer was not retrieved still teaches reading) and the near miss its writer named
    ("plausible"), among the sentences of the document's passages in the index. Unanswerable questions give
    negatives only. A retrieved sentence with the words of the evidence counts as answering wherever it lies,
-   and one that holds the answer but not the evidence is left out (``settle_labels``). The dev split, read the same way, stops training (the state best on dev is kept).
+   and one that holds the answer but not the evidence is left out (``settle_labels``). The dev split, read the
+   same way, stops training (the state best on dev is kept).
    ``--cross-only`` trains the network alone and ``--cross FILE`` reuses one trained earlier.
 4. The stack: the sentence and answer regressions of ``train.py``, over the features and the cross-encoder's
    logits, fitted on questions the network never trained on (the dev split of the reading corpus, and the
