@@ -32,6 +32,8 @@ def _right(folder: Path, name: str) -> dict[str, bool]:
 
 def compare(old: Path, new: Path, sets: tuple[str, ...] = SETS) -> list[dict[str, Any]]:
     """Per set present in both folders, then pooled: questions, right by each, right by one only, sign test."""
+    from footnote.eval.metrics import sign_test
+
     out = []
     for name in sets:
         if not ((old / name / "report.json").is_file() and (new / name / "report.json").is_file()):
@@ -44,8 +46,6 @@ def compare(old: Path, new: Path, sets: tuple[str, ...] = SETS) -> list[dict[str
     if out:
         out.append({"set": "pooled", **{k: sum(row[k] for row in out) for k in
                                         ("questions", "old", "new", "old only", "new only")}})
-    from footnote.eval.metrics import sign_test
-
     for row in out:
         row["p"] = round(sign_test(row["new only"], row["old only"]), 3)
     return out

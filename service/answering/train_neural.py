@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import sys
 import time
 from collections.abc import Callable
@@ -57,7 +56,6 @@ PRESELECT_L2 = 10.0
 SAME_WORDS = 4
 ANSWER_CHARS = 4
 _NOT_AN_ANSWER = frozenset({"yes", "no", "none"})
-_WORD = re.compile(r"\w+")
 
 
 def _reading_questions() -> tuple[list[Any], dict[str, dict[str, Any]]]:
@@ -118,10 +116,6 @@ def document_pairs(questions: list[Any], wanted: set[str], index: Any) -> list[P
     return out
 
 
-def _words(text: str) -> str:
-    return " ".join(_WORD.findall(text.casefold()))
-
-
 def settle_labels(items: list[dict[str, Any]], questions: list[Any]) -> list[dict[str, Any]]:
     """The items with labels the network can learn from. A retrieved sentence is labelled by where it lies (it
     overlaps the evidence's offsets), so the same words elsewhere (a document that repeats its own sentence, two
@@ -129,7 +123,10 @@ def settle_labels(items: list[dict[str, Any]], questions: list[Any]) -> list[dic
     (the words of an evidence snippet, at least ``SAME_WORDS`` of them) becomes a positive. A sentence that
     holds one of the question's answers (of at least ``ANSWER_CHARS`` characters, other than yes, no or none)
     but not its evidence may answer it in other words or may not: it is left out of training (``unsure``)
-    rather than taught either way, as dense retrievers leave out negatives that hold the answer."""
+    rather than taught either way, as dense retrievers leave out negatives that hold the answer. Words are
+    compared as SQuAD compares answers (``squad_normalize``)."""
+    from footnote.eval import metrics as m
+
     by_id = {q.id: q for q in questions}
     out = []
     for it in items:
@@ -137,16 +134,17 @@ def settle_labels(items: list[dict[str, Any]], questions: list[Any]) -> list[dic
         if q is None or not q.answerable or not len(it["labels"]):
             out.append(it)
             continue
-        evidence = [_words(e) for e in q.evidence]
-        answers = [a for a in map(_words, q.answers) if len(a) >= ANSWER_CHARS and a not in _NOT_AN_ANSWER]
+        evidence = [m.squad_normalize(e) for e in q.evidence]
+        answers = [a for a in q.answers
+                   if len(m.squad_normalize(a)) >= ANSWER_CHARS and m.squad_normalize(a) not in _NOT_AN_ANSWER]
         labels, unsure = it["labels"].copy(), np.zeros(len(it["labels"]), dtype=bool)
         for i, text in enumerate(it["texts"]):
             if labels[i]:
                 continue
-            words = _words(text)
+            words = m.squad_normalize(text)
             if len(words.split()) >= SAME_WORDS and any(words in e for e in evidence):
                 labels[i] = True
-            elif any(f" {a} " in f" {words} " for a in answers):
+            elif m.squad_answer_found(answers, [text]):
                 unsure[i] = True
         out.append({**it, "labels": labels, "unsure": unsure})
     return out
@@ -314,13 +312,12 @@ def train(reading_index: Path, corpus_index: Path, corpus: Path, out_dir: Path =
     if cross_file is None:
         from footnote.index.load import load
 
-        kept = [it for it in settle_labels(train_items, questions)
-                if fraction >= 1.0 or _fraction_keeps(it["doc"], fraction)]
-        added = sum(int(it["labels"].sum()) for it in kept) - sum(
-            int(it["labels"].sum()) for it in train_items if fraction >= 1.0 or _fraction_keeps(it["doc"], fraction))
-        echo(f"labels: {added} retrieved sentences with an evidence snippet's words become positives; "
-             f"{sum(int(it.get('unsure', np.zeros(0)).sum()) for it in kept)} that hold an answer but not the "
-             "evidence are left out")
+        chosen = [it for it in train_items if fraction >= 1.0 or _fraction_keeps(it["doc"], fraction)]
+        kept = settle_labels(chosen, questions)
+        added = sum(int(a["labels"].sum()) - int(b["labels"].sum()) for a, b in zip(kept, chosen, strict=True))
+        unsure = sum(int(it["unsure"].sum()) for it in kept if "unsure" in it)
+        echo(f"labels: {added} retrieved sentences with an evidence snippet's words become positives; {unsure} "
+             "that hold an answer but not the evidence are left out")
         extra = document_pairs(questions, {it["id"] for it in kept}, load(reading_index))
         pairs = training_pairs(kept, pre, extra)
         dev_pairs = retrieved_pairs(dev_items, pre)
