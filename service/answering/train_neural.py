@@ -312,9 +312,9 @@ def train(reading_index: Path, corpus_index: Path, corpus: Path, out_dir: Path =
     if cross_file is None:
         from footnote.index.load import load
 
-        chosen = [it for it in train_items if fraction >= 1.0 or _fraction_keeps(it["doc"], fraction)]
-        kept = settle_labels(chosen, questions)
-        added = sum(int(a["labels"].sum()) - int(b["labels"].sum()) for a, b in zip(kept, chosen, strict=True))
+        share = [it for it in train_items if fraction >= 1.0 or _fraction_keeps(it["doc"], fraction)]
+        kept = settle_labels(share, questions)
+        added = sum(int(a["labels"].sum()) - int(b["labels"].sum()) for a, b in zip(kept, share, strict=True))
         unsure = sum(int(it["unsure"].sum()) for it in kept if "unsure" in it)
         echo(f"labels: {added} retrieved sentences with an evidence snippet's words become positives; {unsure} "
              "that hold an answer but not the evidence are left out")
